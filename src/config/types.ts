@@ -1,0 +1,115 @@
+/**
+ * The validated configuration, after presets are merged and secrets resolved.
+ * The JSON schema in ./schema.ts describes the file form; this is what the rest of the
+ * daemon sees. Only src/config/ builds it.
+ */
+
+export type SignatureMethod = 'HMAC-SHA1' | 'HMAC-SHA256' | 'PLAINTEXT';
+
+export interface PinFormat {
+  /** How many digits the person types. Twitter/X: 7, SmugMug: 6, Flickr: 9. */
+  digits: number;
+  /**
+   * How the typed digits become the oauth_verifier: '#' is one digit, anything else is
+   * literal. Flickr: '###-###-###'. Default: the digits as typed.
+   */
+  template?: string;
+}
+
+export interface ProviderConfig {
+  /** Preset name or 'generic'; stored with each account. */
+  name: string;
+  requestTokenUrl: string;
+  /** The authorize (or authenticate) page; the URL shown is `${authorizeUrl}?oauth_token=...`. */
+  authorizeUrl: string;
+  accessTokenUrl: string;
+  /** Verify-credentials endpoint (GET, signed with the access token); null when the provider has none. */
+  verifyUrl: string | null;
+  /** Token invalidation endpoint (POST); null when the provider has none. */
+  invalidateUrl: string | null;
+  signatureMethod: SignatureMethod;
+  pin: PinFormat;
+  /** `x_auth_access_type` sent with request_token (Twitter: 'read' | 'write'); omitted when unset. */
+  accessType?: string;
+  /** Add force_login=true / screen_name=... to the authorize URL (longer URL). */
+  forceLogin?: boolean;
+  screenName?: string;
+  /** Plain http is allowed only to loopback hosts and only when this is true. */
+  allowHttpLoopback: boolean;
+  /** Per-attempt request timeout. */
+  timeoutMs: number;
+  /** Replies larger than this are refused as malformed. */
+  maxReplyBytes: number;
+  /** How long a request token stays usable (the provider does not say; Twitter: about 15 min). */
+  requestTokenTtlSec: number;
+  /** Shortest time between two scheduled token verifications. */
+  minVerifyIntervalSec: number;
+}
+
+export interface Credentials {
+  consumerKey: string;
+  consumerSecret: string;
+  /** Where each came from, for `doctor` and the log (never the values). */
+  source: { consumerKey: string; consumerSecret: string };
+}
+
+export type Parity = 'none' | 'even' | 'odd' | 'mark' | 'space';
+export type FlowControl = 'none' | 'rtscts' | 'xonxoff';
+
+export interface SerialSettings {
+  baudRate: number;
+  dataBits: 5 | 6 | 7 | 8;
+  parity: Parity;
+  stopBits: 1 | 1.5 | 2;
+  flowControl: FlowControl;
+}
+
+export type DisplayDriverName = 'pinpad' | 'text' | 'console';
+export type KeypadMode = 'line' | 'keys';
+export type Delimiter = 'LF' | 'CR' | 'CRLF';
+
+export interface DisplayConfig {
+  driver: DisplayDriverName;
+  /** A device path (/dev/serial/by-id/...), `tcp://host:port`, or `stdio` for the console. */
+  port: string;
+  /** Text grid used by the `text` driver, and by `pinpad` until the device's HELLO says otherwise. */
+  cols: number;
+  rows: number;
+  serial: SerialSettings;
+}
+
+export interface KeypadConfig {
+  /** null: the keypad is on the display's port (one microcontroller drives both). */
+  port: string | null;
+  mode: KeypadMode;
+  delimiter: Delimiter;
+  /** Submit as soon as the PIN has all its digits (keys mode). */
+  autoSubmit: boolean;
+  /** Lines longer than this are dropped as noise. */
+  maxLineBytes: number;
+  serial: SerialSettings;
+}
+
+export interface DaemonConfig {
+  /** Verify the stored token at start and then every this many seconds (default one day). */
+  verifyIntervalSec: number;
+  verifyOnStart: boolean;
+  /** Wrong PINs accepted before a fresh request token is fetched. */
+  pinTries: number;
+  /** Backoff for provider and network failures. */
+  backoff: { initialMs: number; maxMs: number };
+  /** Reopen backoff for a vanished serial port. */
+  reconnect: { initialMs: number; maxMs: number };
+}
+
+export interface Config {
+  /** Absolute path of the file this came from (null: built-in default). */
+  file: string | null;
+  provider: ProviderConfig;
+  credentials: Credentials;
+  store: { path: string };
+  display: DisplayConfig;
+  keypad: KeypadConfig;
+  daemon: DaemonConfig;
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
