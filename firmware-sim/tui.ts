@@ -1,0 +1,206 @@
+/**
+ * A terminal face for the simulator: the LCD as a box, the OLED's framebuffer in half-block
+ * characters (two pixel rows per character row, light pixels drawn as the terminal's
+ * foreground so a QR code reads dark-on-light and scans from the screen), and the keypad
+ * on the keyboard.
+ */
+import type { SimDevice } from './device.js';
+
+export interface RenderOptions {
+  /** Draw only the part of the framebuffer with dark pixels (plus a margin), for narrow terminals. */
+  crop?: boolean;
+}
+
+const LIGHT_BOTH = '█';
+const LIGHT_TOP = '▀';
+const LIGHT_BOTTOM = '▄';
+const DARK_BOTH = ' ';
+/** Light border around the framebuffer, so a QR code has a quiet zone even at the screen's edge. */
+const BORDER_COLS = 2;
+const CROP_MARGIN_PX = 4;
+
+/** The TUI's frame as plain text (no escape codes): pure, for tests and the daemon's demo. */
+export function renderScreen(device: SimDevice, options: RenderOptions = {}): string {
+  const parts: string[] = [];
+  if (device.kind === 'graphic') parts.push(renderPixels(device, options));
+  parts.push(renderTextBox(device.screenText()));
+  parts.push(renderStatus(device));
+  return parts.join('\n');
+}
+
+function renderTextBox(rows: string[]): string {
+  const width = rows[0]?.length ?? 0;
+  return [`┌${'─'.repeat(width)}┐`, ...rows.map((row) => `│${row}│`), `└${'─'.repeat(width)}┘`].join('\n');
+}
+
+function renderPixels(device: SimDevice, options: RenderOptions): string {
+  const { width, height, data } = device.pixels();
+  let x0 = 0;
+  let x1 = width;
+  let y0 = 0;
+  let y1 = height;
+  if (options.crop) {
+    let minX = width;
+    let maxX = -1;
+    let minY = height;
+    let maxY = -1;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        if (data[y * width + x]) {
+          minX = Math.min(minX, x);
+          maxX = Math.max(maxX, x);
+          minY = Math.min(minY, y);
+          maxY = Math.max(maxY, y);
+        }
+      }
+    }
+    if (maxX < 0) return '(framebuffer blank)';
+    x0 = Math.max(0, minX - CROP_MARGIN_PX);
+    x1 = Math.min(width, maxX + 1 + CROP_MARGIN_PX);
+    y0 = Math.max(0, minY - CROP_MARGIN_PX) & ~1;
+    y1 = Math.min(height, maxY + 1 + CROP_MARGIN_PX);
+  }
+  const dark = (x: number, y: number): boolean => y < y1 && data[y * width + x] === 1;
+  const border = LIGHT_BOTH.repeat(x1 - x0 + 2 * BORDER_COLS);
+  const lines = [border];
+  for (let y = y0; y < y1; y += 2) {
+    let line = LIGHT_BOTH.repeat(BORDER_COLS);
+    for (let x = x0; x < x1; x++) {
+      const top = dark(x, y);
+      const bottom = y + 1 >= y1 ? false : dark(x, y + 1);
+      line += top ? (bottom ? DARK_BOTH : LIGHT_BOTTOM) : bottom ? LIGHT_TOP : LIGHT_BOTH;
+    }
+    lines.push(line + LIGHT_BOTH.repeat(BORDER_COLS));
+  }
+  lines.push(border);
+  return lines.join('\n');
+}
+
+function renderStatus(device: SimDevice): string {
+  const parts = [`${device.profile} ${device.cols}x${device.rows}`];
+  if (device.kind === 'text') return parts.concat('plain text display').join('  ');
+  if (device.caps.includes('backlight')) parts.push(`backlight ${device.backlight ? 'on' : 'off'}`);
+  if (device.caps.includes('led')) parts.push(`led ${device.led}`);
+  if (device.caps.includes('beep')) {
+    const last = device.beeps[device.beeps.length - 1];
+    parts.push(`beeps ${device.beeps.length}${last ? ` (last ${last})` : ''}`);
+  }
+  if (device.caps.includes('cursor')) {
+    const c = device.cursor;
+    parts.push(`cursor ${c.visible ? `${c.col},${c.row}` : 'off'}`);
+  }
+  return parts.join('  ');
+}
+
+export interface TuiOptions {
+  device: SimDevice;
+  /** Lines shown above the screen (where to point the daemon). */
+  header?: string[];
+  stdin?: NodeJS.ReadStream;
+  stdout?: NodeJS.WriteStream;
+  onQuit: () => void;
+}
+
+const LOG_LINES = 5;
+
+/** Run the interactive UI until the person quits; returns a function that stops it. */
+export function runTui(options: TuiOptions): () => void {
+  const { device, onQuit } = options;
+  const stdin = options.stdin ?? process.stdin;
+  const stdout = options.stdout ?? process.stdout;
+  const header = options.header ?? [];
+  const sent: string[] = [];
+  const received: string[] = [];
+  let editing = '';
+  let stopped = false;
+
+  const remember = (list: string[], line: string): void => {
+    list.push(line);
+    if (list.length > LOG_LINES) list.shift();
+  };
+
+  const draw = (): void => {
+    if (stopped) return;
+    const crop = (stdout.columns ?? 80) < device.pixels().width + 2 * BORDER_COLS;
+    const help =
+      device.keypadMode === 'keys'
+        ? 'keys: 0-9 * # A-D   Backspace=*  Enter=#   r=reset  q=quit'
+        : 'type a line, Enter sends it   Ctrl-R=reset  Ctrl-C=quit';
+    const frame = [
+      ...header,
+      '',
+      renderScreen(device, { crop }),
+      '',
+      `host> ${received.join('  |  ')}`,
+      `sent> ${sent.join('  |  ')}`,
+      device.keypadMode === 'line' ? `line> ${editing}_` : '',
+      help,
+    ];
+    stdout.write(`\x1b[H\x1b[2J${frame.join('\n')}\n`);
+  };
+
+  const onCommand = (command: { raw: string; error?: string }): void => {
+    remember(received, command.error ? `${command.raw || '(too long)'} -> ERR ${command.error}` : command.raw);
+    draw();
+  };
+  const onOutput = (chunk: Buffer): void => {
+    remember(sent, JSON.stringify(chunk.toString('latin1')));
+    draw();
+  };
+
+  const onKeys = (chunk: Buffer): void => {
+    for (const ch of chunk.toString('utf8')) {
+      if (ch === '\x03') return quit();
+      if (device.keypadMode === 'keys') handleKey(ch);
+      else if (handleLineChar(ch)) return;
+    }
+    draw();
+  };
+
+  const handleKey = (ch: string): void => {
+    if (ch === 'q') return quit();
+    if (ch === 'r') return device.reset();
+    if (ch === '\x7f' || ch === '\b') return device.pressKey('*');
+    if (ch === '\r' || ch === '\n') return device.pressKey('#');
+    const key = ch.toUpperCase();
+    if (/^[0-9*#A-D]$/.test(key)) device.pressKey(key);
+  };
+
+  /** Returns true when the UI quit. */
+  const handleLineChar = (ch: string): boolean => {
+    if (ch === '\x12') device.reset();
+    else if (ch === '\x7f' || ch === '\b') editing = editing.slice(0, -1);
+    else if (ch === '\r' || ch === '\n') {
+      device.typeLine(editing);
+      editing = '';
+    } else if (ch >= ' ' && ch <= '~') editing += ch;
+    return false;
+  };
+
+  const quit = (): void => {
+    stop();
+    onQuit();
+  };
+
+  const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
+    device.off('screen', draw);
+    device.off('command', onCommand);
+    device.off('output', onOutput);
+    stdin.off('data', onKeys);
+    stdout.off('resize', draw);
+    if (stdin.isTTY) stdin.setRawMode(false);
+    stdin.pause();
+  };
+
+  device.on('command', onCommand);
+  device.on('screen', draw);
+  device.on('output', onOutput);
+  stdout.on('resize', draw);
+  if (stdin.isTTY) stdin.setRawMode(true);
+  stdin.on('data', onKeys);
+  stdin.resume();
+  draw();
+  return stop;
+}

@@ -1,0 +1,206 @@
+/**
+ * The config file's form: a JSON schema (validated with Ajv before anything else runs) and
+ * the matching TypeScript type. Defaults that do not depend on other values live in the
+ * schema (Ajv `useDefaults`); the rest (presets, serial defaults, paths) in ./load.ts.
+ */
+import type { Delimiter, DisplayDriverName, FlowControl, KeypadMode, Parity, SignatureMethod } from './types.js';
+
+export const PRESET_NAMES = ['twitter', 'flickr', 'smugmug', 'local', 'generic'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface FileSerialSettings {
+  baudRate?: number;
+  dataBits?: 5 | 6 | 7 | 8;
+  parity?: Parity;
+  stopBits?: 1 | 1.5 | 2;
+  flowControl?: FlowControl;
+}
+
+export interface FileConfig {
+  provider?: {
+    preset: PresetName;
+    baseUrl?: string;
+    requestTokenUrl?: string;
+    authorizeUrl?: string;
+    accessTokenUrl?: string;
+    verifyUrl?: string | null;
+    invalidateUrl?: string | null;
+    authorize?: 'authorize' | 'authenticate';
+    signatureMethod?: SignatureMethod;
+    pin?: { digits: number; template?: string };
+    accessType?: string;
+    forceLogin?: boolean;
+    screenName?: string;
+    allowHttpLoopback?: boolean;
+    timeoutMs?: number;
+    maxReplyBytes?: number;
+    requestTokenTtlSec?: number;
+    minVerifyIntervalSec?: number;
+  };
+  credentials?: { consumerKey?: string; consumerSecret?: string };
+  store?: { path?: string };
+  display?: {
+    driver?: DisplayDriverName;
+    port?: string;
+    cols?: number;
+    rows?: number;
+    serial?: FileSerialSettings;
+  };
+  keypad?: {
+    port?: string | null;
+    mode?: KeypadMode;
+    delimiter?: Delimiter;
+    autoSubmit?: boolean;
+    maxLineBytes?: number;
+    serial?: FileSerialSettings;
+  };
+  /** Defaults for both ports; display.serial / keypad.serial override field by field. */
+  serial?: FileSerialSettings;
+  daemon?: {
+    verifyIntervalSec?: number;
+    verifyOnStart?: boolean;
+    pinTries?: number;
+    backoff?: { initialMs?: number; maxMs?: number };
+    reconnect?: { initialMs?: number; maxMs?: number };
+  };
+  log?: { level?: LogLevel };
+}
+
+export type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> | undefined }
+    : T;
+
+const nonEmptyString = { type: 'string', minLength: 1 } as const;
+const urlString = { type: 'string', minLength: 1, maxLength: 2048 } as const;
+const nullableUrl = { type: ['string', 'null'], minLength: 1, maxLength: 2048 } as const;
+
+const serialSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    baudRate: { type: 'integer', minimum: 50, maximum: 4000000 },
+    dataBits: { enum: [5, 6, 7, 8] },
+    parity: { enum: ['none', 'even', 'odd', 'mark', 'space'] },
+    stopBits: { enum: [1, 1.5, 2] },
+    flowControl: { enum: ['none', 'rtscts', 'xonxoff'] },
+  },
+} as const;
+
+function backoffSchema(initialMs: number, maxMs: number) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      initialMs: { type: 'integer', minimum: 10, maximum: 3600000, default: initialMs },
+      maxMs: { type: 'integer', minimum: 10, maximum: 86400000, default: maxMs },
+    },
+  } as const;
+}
+
+/** JSON schema (draft-07, Ajv strict) of the config file. */
+export const configSchema = {
+  $id: 'https://pinauthd.invalid/config.schema.json',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    $schema: { type: 'string' },
+    provider: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['preset'],
+      properties: {
+        preset: { enum: [...PRESET_NAMES] },
+        baseUrl: urlString,
+        requestTokenUrl: urlString,
+        authorizeUrl: urlString,
+        accessTokenUrl: urlString,
+        verifyUrl: nullableUrl,
+        invalidateUrl: nullableUrl,
+        authorize: { enum: ['authorize', 'authenticate'] },
+        signatureMethod: { enum: ['HMAC-SHA1', 'HMAC-SHA256', 'PLAINTEXT'] },
+        pin: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['digits'],
+          properties: {
+            digits: { type: 'integer', minimum: 4, maximum: 16 },
+            template: { type: 'string', minLength: 1, maxLength: 40, pattern: '^[\\x20-\\x7e]+$' },
+          },
+        },
+        accessType: { type: 'string', minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_-]+$' },
+        forceLogin: { type: 'boolean' },
+        screenName: { type: 'string', minLength: 1, maxLength: 50, pattern: '^[A-Za-z0-9_.@-]+$' },
+        allowHttpLoopback: { type: 'boolean' },
+        timeoutMs: { type: 'integer', minimum: 100, maximum: 600000 },
+        maxReplyBytes: { type: 'integer', minimum: 256, maximum: 16777216 },
+        requestTokenTtlSec: { type: 'integer', minimum: 10, maximum: 86400 },
+        minVerifyIntervalSec: { type: 'integer', minimum: 0, maximum: 86400 },
+      },
+    },
+    credentials: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        consumerKey: nonEmptyString,
+        consumerSecret: nonEmptyString,
+      },
+    },
+    store: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { path: nonEmptyString },
+    },
+    display: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        driver: { enum: ['pinpad', 'text', 'console'], default: 'pinpad' },
+        port: { type: 'string', minLength: 1, maxLength: 512 },
+        cols: { type: 'integer', minimum: 8, maximum: 40, default: 16 },
+        rows: { type: 'integer', minimum: 1, maximum: 8, default: 2 },
+        serial: serialSchema,
+      },
+    },
+    keypad: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        port: { type: ['string', 'null'], minLength: 1, maxLength: 512, default: null },
+        mode: { enum: ['line', 'keys'] },
+        delimiter: { enum: ['LF', 'CR', 'CRLF'], default: 'LF' },
+        autoSubmit: { type: 'boolean', default: true },
+        maxLineBytes: { type: 'integer', minimum: 8, maximum: 1024, default: 64 },
+        serial: serialSchema,
+      },
+    },
+    serial: serialSchema,
+    daemon: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        verifyIntervalSec: { type: 'integer', minimum: 1, maximum: 31536000, default: 86400 },
+        verifyOnStart: { type: 'boolean', default: true },
+        pinTries: { type: 'integer', minimum: 1, maximum: 100, default: 3 },
+        backoff: backoffSchema(1000, 300000),
+        reconnect: backoffSchema(500, 30000),
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        level: { enum: [...LOG_LEVELS], default: 'info' },
+      },
+    },
+  },
+} as const;

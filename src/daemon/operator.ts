@@ -1,0 +1,116 @@
+/**
+ * Operator commands: `status`, `reauth`, `logout`, `token`. When the daemon runs they go
+ * through its control socket (the daemon owns the store then); when it does not, they read
+ * (or, for logout, change under the instance lock) the store directly.
+ */
+import { dirname } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/types.js';
+import { PinauthError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { acquireInstanceLock } from '../store/lock.js';
+import { readStoreSnapshot, TokenStore } from '../store/token-store.js';
+import type { Account } from '../store/types.js';
+import { askDaemon, controlSocketPath } from './control.js';
+import { invalidateQuietly, type DaemonStatus } from './daemon.js';
+import { makeOAuthClient } from './run.js';
+
+export interface CommonOptions {
+  configFile: string | undefined;
+  json: boolean;
+}
+
+function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function publicAccount(a: Account) {
+  return { provider: a.provider, userId: a.userId, screenName: a.screenName, createdAt: a.createdAt, verifiedAt: a.verifiedAt };
+}
+
+async function config(opts: CommonOptions, secrets: boolean): Promise<Config> {
+  return loadConfig({ file: opts.configFile, env: process.env, requireSecrets: secrets });
+}
+
+export async function status(opts: CommonOptions): Promise<number> {
+  const cfg = await config(opts, false);
+  const live = await askDaemon(controlSocketPath(cfg.store.path), 'status');
+  if (live?.ok) {
+    const st = live.result as DaemonStatus;
+    if (opts.json) out(JSON.stringify({ running: true, ...st }, null, 2));
+    else {
+      out(`pinauthd is running: ${st.state} since ${st.since}`);
+      out(st.account ? `account: @${st.account.screenName} (user ${st.account.userId}) on ${st.provider}, since ${st.account.createdAt}` : 'account: none (not authorized)');
+      if (st.account) out(`last verified: ${st.account.verifiedAt ?? 'never'}`);
+      if (st.pending) out(`waiting for a PIN: ${st.pending.authorizeUrl} (expires ${st.pending.expiresAt})`);
+      out(`device: ${st.deviceConnected ? 'connected' : 'not connected'}`);
+      if (st.lastError) out(`last error: ${st.lastError.code}: ${st.lastError.message}`);
+      if (st.retryAt) out(`next retry: ${st.retryAt}`);
+    }
+    return 0;
+  }
+  const snap = await readStoreSnapshot(cfg.store.path);
+  const account = snap.accounts.find((a) => a.provider === cfg.provider.name && (cfg.credentials.consumerKey === '' || a.consumerKey === cfg.credentials.consumerKey)) ?? null;
+  if (opts.json) {
+    out(JSON.stringify({ running: false, provider: cfg.provider.name, account: account ? publicAccount(account) : null, pending: snap.pending ? { issuedAt: snap.pending.issuedAt, authorizeUrl: snap.pending.authorizeUrl } : null }, null, 2));
+  } else {
+    out('pinauthd is not running');
+    out(account ? `account: @${account.screenName} (user ${account.userId}) on ${account.provider}, since ${account.createdAt}` : 'account: none (not authorized)');
+    if (account) out(`last verified: ${account.verifiedAt ?? 'never'}`);
+  }
+  return account ? 0 : 1;
+}
+
+export async function reauth(opts: CommonOptions): Promise<number> {
+  const cfg = await config(opts, false);
+  const live = await askDaemon(controlSocketPath(cfg.store.path), 'reauth');
+  if (!live?.ok) {
+    process.stderr.write('pinauthd is not running (or this user cannot reach its control socket). Start it, or run `pinauthd login --console`.\n');
+    return 1;
+  }
+  const st = live.result as DaemonStatus;
+  out(opts.json ? JSON.stringify(st, null, 2) : `re-authorization started: ${st.state}`);
+  return 0;
+}
+
+export async function logout(opts: CommonOptions): Promise<number> {
+  const cfg = await config(opts, true);
+  const live = await askDaemon(controlSocketPath(cfg.store.path), 'logout', 20_000);
+  let result: { removed: boolean; invalidated: boolean };
+  if (live?.ok) {
+    result = live.result as { removed: boolean; invalidated: boolean };
+  } else {
+    const logger = createLogger({ level: process.env.PINAUTHD_LOG_LEVEL ?? 'warn', destination: 2 });
+    const lock = await acquireInstanceLock(dirname(cfg.store.path));
+    try {
+      const store = await TokenStore.open(cfg.store.path, logger);
+      const account = store.account(cfg.provider.name, cfg.credentials.consumerKey);
+      if (account) {
+        const invalidated = await invalidateQuietly(makeOAuthClient(cfg, logger), account, logger);
+        await store.removeAccount(cfg.provider.name, cfg.credentials.consumerKey);
+        result = { removed: true, invalidated };
+      } else result = { removed: false, invalidated: false };
+      await store.close();
+    } finally {
+      await lock.release();
+    }
+  }
+  if (opts.json) out(JSON.stringify(result));
+  else if (!result.removed) out('no account stored: nothing to log out');
+  else out(result.invalidated ? 'logged out: the token was invalidated at the provider and removed' : 'logged out: the token was removed here (the provider could not invalidate it; revoke the app in the account settings)');
+  return 0;
+}
+
+/** For the device's own software: the access token, for callers that can read the store. */
+export async function token(opts: CommonOptions): Promise<number> {
+  if (!opts.json) throw new PinauthError('USAGE', 'token prints JSON only: pinauthd token --json');
+  const cfg = await config(opts, false);
+  const snap = await readStoreSnapshot(cfg.store.path);
+  const a = snap.accounts.find((x) => x.provider === cfg.provider.name && (cfg.credentials.consumerKey === '' || x.consumerKey === cfg.credentials.consumerKey));
+  if (!a) {
+    process.stderr.write('no account stored: authorize first\n');
+    return 1;
+  }
+  out(JSON.stringify({ provider: a.provider, consumerKey: a.consumerKey, userId: a.userId, screenName: a.screenName, token: a.token, tokenSecret: a.tokenSecret, createdAt: a.createdAt, verifiedAt: a.verifiedAt }));
+  return 0;
+}

@@ -1,0 +1,154 @@
+/**
+ * `pinauthd run` and `pinauthd login --console`: build the parts from the config, hand them
+ * to the Daemon, and own the process: signals, the instance lock, the control socket and
+ * the exit status.
+ */
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/types.js';
+import { DeviceSession } from '../device/session.js';
+import { PinauthError, toPinauthError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { OAuthClient } from '../oauth/client.js';
+import { acquireInstanceLock } from '../store/lock.js';
+import { TokenStore } from '../store/token-store.js';
+import { controlSocketPath, startControlServer, type ControlCommand } from './control.js';
+import { Daemon } from './daemon.js';
+import { createNotifier } from './notify.js';
+
+export interface RunOptions {
+  configFile: string | undefined;
+  once: boolean;
+  /** The terminal is the display and keypad (`login --console`). */
+  console: boolean;
+}
+
+/** How long SIGTERM may take before we exit anyway (systemd's stop timeout is longer). */
+const STOP_DEADLINE_MS = 1800;
+
+export function consoleConfig(config: Config): Config {
+  const cols = Math.max(20, Math.min(process.stdout.columns || 80, 120));
+  return {
+    ...config,
+    display: { ...config.display, driver: 'console', port: 'stdio', cols, rows: 6 },
+    keypad: { ...config.keypad, port: null, mode: 'line', delimiter: 'LF' },
+  };
+}
+
+export function makeOAuthClient(config: Config, logger: Logger): OAuthClient {
+  return new OAuthClient({
+    provider: config.provider,
+    consumerKey: config.credentials.consumerKey,
+    consumerSecret: config.credentials.consumerSecret,
+    logger,
+  });
+}
+
+export async function runDaemon(opts: RunOptions): Promise<number> {
+  if (process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
+    throw new PinauthError(
+      'OAUTH_INSECURE',
+      'NODE_TLS_REJECT_UNAUTHORIZED=0 turns off certificate checks for the whole process; pinauthd refuses to run with it. Unset it.',
+    );
+  }
+  let config = await loadConfig({ file: opts.configFile, env: process.env });
+  if (opts.console) config = consoleConfig(config);
+  // In the console the terminal is the display: logs go to stderr, and only warnings,
+  // unless the config or environment asks for more.
+  const logger = createLogger({
+    level: opts.console && !process.env.PINAUTHD_LOG_LEVEL ? 'warn' : config.log.level,
+    destination: opts.console ? 2 : 1,
+  });
+  const log = logger.child({ module: 'main' });
+
+  const lock = await acquireInstanceLock(dirname(config.store.path));
+  const store = await TokenStore.open(config.store.path, logger);
+  const device = new DeviceSession({
+    display: config.display,
+    keypad: config.keypad,
+    pin: config.provider.pin,
+    reconnect: config.daemon.reconnect,
+    logger,
+  });
+  const daemon = new Daemon({
+    config,
+    logger,
+    store,
+    oauth: makeOAuthClient(config, logger),
+    device,
+    notifier: createNotifier({ logger }),
+    once: opts.once,
+  });
+
+  const control = await startControlServer(
+    controlSocketPath(config.store.path),
+    async (cmd: ControlCommand) => {
+      if (cmd === 'reauth') daemon.reauth();
+      if (cmd === 'logout') return { ...(await daemon.logout()), status: daemon.status() };
+      return daemon.status();
+    },
+    logger,
+  ).catch((e: unknown) => {
+    log.warn({ err: toPinauthError(e).toLog() }, 'control socket unavailable; `pinauthd status` will read the store');
+    return null;
+  });
+
+  let exitCode = 0;
+  let finished: () => void = () => undefined;
+  const finishedP = new Promise<void>((resolve) => (finished = resolve));
+
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'stopping');
+    const deadline = setTimeout(() => {
+      log.error('stop took too long; exiting');
+      process.exit(exitCode);
+    }, STOP_DEADLINE_MS);
+    deadline.unref();
+    void daemon.stop().finally(finished);
+  };
+  const onHup = () => {
+    loadConfig({ file: opts.configFile, env: process.env }).then(
+      (next) => {
+        const c = opts.console ? consoleConfig(next) : next;
+        daemon.reload(c, makeOAuthClient(c, logger));
+        config = c;
+      },
+      (e: unknown) => log.error({ err: toPinauthError(e).toLog() }, 'config reload failed; keeping the old config'),
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', onHup);
+  process.on('uncaughtException', (e) => {
+    log.fatal({ err: { message: e.message, stack: e.stack } }, 'uncaught exception');
+    process.exit(70);
+  });
+  process.on('unhandledRejection', (e) => {
+    const err = toPinauthError(e);
+    log.fatal({ err: { ...err.toLog(), stack: e instanceof Error ? e.stack : undefined } }, 'unhandled rejection');
+    process.exit(70);
+  });
+
+  if (opts.once) {
+    daemon.once('done', (account) => {
+      log.info({ screenName: account.screenName }, 'token stored; exiting (--once)');
+      if (opts.console) process.stdout.write(`\nAuthorized as @${account.screenName}. The token is stored in ${config.store.path}\n`);
+      void daemon.stop().finally(finished);
+    });
+  }
+
+  try {
+    await daemon.start();
+  } catch (e) {
+    exitCode = toPinauthError(e).exitCode;
+    log.error({ err: toPinauthError(e).toLog() }, 'start failed');
+    await daemon.stop();
+    finished();
+  }
+  await finishedP;
+  await control?.close();
+  await store.close();
+  await lock.release();
+  return exitCode;
+}

@@ -1,0 +1,175 @@
+/**
+ * Pure layout: a View and a text grid -> the rows of text to show. No I/O, no clock of its
+ * own (`now` is passed in), so every driver and every test sees the same frame.
+ *
+ * URL paging keeps chunk boundaries stable: chunk i is always characters
+ * [i*cols, (i+1)*cols) of the URL without its scheme, whatever else is on screen, so a
+ * person copying the URL by hand never sees the same characters twice or skips any.
+ */
+import type { View } from '../types.js';
+
+export interface Grid {
+  cols: number;
+  rows: number;
+}
+
+export interface Frame {
+  /** Exactly grid.rows strings, each at most grid.cols printable ASCII characters, no trailing spaces. */
+  rows: string[];
+  /** The URL page shown (normalized) and how many there are (0 without a URL). */
+  page: number;
+  pages: number;
+  /** Where the next PIN digit goes, when a PIN entry is on screen and not full. */
+  cursor?: { col: number; row: number };
+}
+
+export interface LayoutOptions {
+  page?: number;
+  now?: number;
+}
+
+/** Printable ASCII only: everything else becomes '?', tabs and newlines a space. */
+export function toPrintable(text: string): string {
+  return text.replace(/[\t\r\n]/g, ' ').replace(/[^\x20-\x7e]/g, '?');
+}
+
+/** The URL as shown on a character display: without `https://` / `http://`. */
+export function displayUrl(url: string): string {
+  return toPrintable(url.replace(/^[a-z][a-z0-9+.-]*:\/\//i, ''));
+}
+
+/** The URL in fixed chunks of `cols` characters. */
+export function urlChunks(url: string, cols: number): string[] {
+  const text = displayUrl(url);
+  const chunks: string[] = [];
+  for (let i = 0; i < text.length; i += cols) chunks.push(text.slice(i, i + cols));
+  return chunks;
+}
+
+export const PIN_PREFIX = 'PIN: ';
+
+/** `PIN: 12_____`: the digits typed and a placeholder for each one still to come. */
+export function pinEcho(entered: string, digits: number): string {
+  const shown = toPrintable(entered).slice(0, digits);
+  return PIN_PREFIX + shown + '_'.repeat(Math.max(0, digits - shown.length));
+}
+
+/** mm:ss of the time left (never negative). */
+export function formatCountdown(msLeft: number): string {
+  const total = Math.max(0, Math.ceil(msLeft / 1000));
+  const mm = Math.floor(total / 60);
+  const ss = total % 60;
+  return `${String(mm).padStart(2, '0')}:${String(ss).padStart(2, '0')}`;
+}
+
+/** Word wrap to `cols`; words longer than a row are split. */
+export function wrap(text: string, cols: number): string[] {
+  const out: string[] = [];
+  let row = '';
+  for (const word of toPrintable(text).split(' ').filter((w) => w.length > 0)) {
+    let w = word;
+    if (row.length > 0 && row.length + 1 + w.length <= cols) {
+      row += ' ' + w;
+      continue;
+    }
+    if (row.length > 0) out.push(row);
+    while (w.length > cols) {
+      out.push(w.slice(0, cols));
+      w = w.slice(cols);
+    }
+    row = w;
+  }
+  if (row.length > 0) out.push(row);
+  return out;
+}
+
+function fit(text: string, cols: number): string {
+  return toPrintable(text).slice(0, cols).trimEnd();
+}
+
+/** The title with a right-aligned page indicator such as `1/5`. */
+function header(title: string, cols: number, page: number, pages: number): string {
+  if (pages <= 1) return fit(title, cols);
+  const indicator = `${page + 1}/${pages}`;
+  if (indicator.length >= cols) return fit(indicator, cols);
+  const room = cols - indicator.length - 1;
+  return fit(title, room).padEnd(room) + ' ' + indicator;
+}
+
+function normalizePage(page: number, pages: number): number {
+  if (pages <= 0) return 0;
+  return ((Math.trunc(page) % pages) + pages) % pages;
+}
+
+/** How many URL rows one page holds on this grid (the rest is title, PIN, countdown). */
+export function urlRowsPerPage(view: View, grid: Grid, now: number): number {
+  if (!view.url) return 0;
+  const body = grid.rows - 1;
+  if (body <= 1) return 1;
+  return Math.max(1, Math.min(urlChunks(view.url, grid.cols).length, body - footerRows(view, grid, now).length));
+}
+
+function footerRows(view: View, grid: Grid, now: number): string[] {
+  const pin = view.pin ? pinEcho(view.pin.entered, view.pin.digits) : null;
+  const left = view.countdown ? formatCountdown(view.countdown.until - now) : null;
+  const countdown = view.countdown && left ? `${view.countdown.label} ${left}` : null;
+  if (pin && countdown) {
+    const combined = `${pin} ${left}`;
+    return combined.length <= grid.cols ? [combined] : [pin, countdown];
+  }
+  return [pin, countdown].filter((r): r is string => r !== null);
+}
+
+export function layout(view: View, grid: Grid, opts: LayoutOptions = {}): Frame {
+  const { cols } = grid;
+  const rowsCount = Math.max(1, grid.rows);
+  const now = opts.now ?? Date.now();
+  const rows: string[] = [];
+  let cursor: Frame['cursor'];
+  const pinRow = (row: number): void => {
+    if (view.pin && view.pin.entered.length < view.pin.digits) {
+      const col = PIN_PREFIX.length + view.pin.entered.length;
+      if (col < cols) cursor = { col, row };
+    }
+  };
+  const typing = !!view.pin && view.pin.entered.length > 0;
+
+  const chunks = view.url ? urlChunks(view.url, cols) : [];
+  const perPage = urlRowsPerPage(view, { cols, rows: rowsCount }, now);
+  const pages = chunks.length > 0 ? Math.ceil(chunks.length / perPage) : 0;
+  const page = normalizePage(opts.page ?? 0, pages);
+  const pageChunks = chunks.slice(page * perPage, page * perPage + perPage);
+
+  if (rowsCount === 1) {
+    // One row: the entry while typing, else the URL, else the title.
+    if (typing && view.pin) {
+      rows.push(fit(pinEcho(view.pin.entered, view.pin.digits), cols));
+      pinRow(0);
+    } else rows.push(pageChunks[0] ?? fit(view.title, cols));
+    return { rows, page, pages, ...(cursor ? { cursor } : {}) };
+  }
+
+  rows.push(header(view.title, cols, page, pages));
+  const body = rowsCount - 1;
+  const footer = footerRows(view, { cols, rows: rowsCount }, now).map((r) => fit(r, cols));
+  const lines = view.lines.flatMap((l) => wrap(l, cols));
+
+  if (chunks.length > 0 && body === 1) {
+    // 16x2: the second row is the URL, until the person starts typing the PIN.
+    if (typing && footer.length > 0) {
+      rows.push(footer[0]!);
+      pinRow(1);
+    } else rows.push(pageChunks[0] ?? '');
+    return { rows, page, pages, ...(cursor ? { cursor } : {}) };
+  }
+
+  const shownFooter = footer.slice(0, Math.max(0, body - (chunks.length > 0 ? 1 : 0)));
+  const middle: string[] = [...pageChunks];
+  const room = body - shownFooter.length - middle.length;
+  middle.push(...lines.slice(0, Math.max(0, room)));
+  while (middle.length < body - shownFooter.length) middle.push('');
+  rows.push(...middle);
+  if (view.pin && shownFooter.length > 0) pinRow(rows.length);
+  rows.push(...shownFooter);
+  return { rows: rows.slice(0, rowsCount), page, pages, ...(cursor ? { cursor } : {}) };
+}

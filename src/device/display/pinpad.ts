@@ -1,0 +1,315 @@
+/**
+ * The pinpad protocol driver (docs/protocol.md): asks for HELLO, learns the screen, and
+ * keeps a model of what the device shows so that only changed rows go on the wire (at
+ * 9600 baud a full 20x4 redraw is ~100 ms; a QR code far more). All writes go through one
+ * queue, in order. On a graphic display with `caps=bitmap` page 0 is the QR code of the
+ * URL with the text beside it, and the following pages show the URL as text.
+ */
+import type { Logger } from 'pino';
+import type { Display, DisplayInfo, Tone, View } from '../types.js';
+import { layout, toPrintable, wrap, type Frame } from './layout.js';
+import { bmpBands, qrBitmap, type Bitmap } from './qr.js';
+import { TextDisplay, type DeviceWriter } from './text.js';
+
+export type Capability = 'backlight' | 'beep' | 'led' | 'cursor' | 'bitmap';
+
+export interface Hello {
+  version: number;
+  kind: 'lcd' | 'graphic';
+  cols: number;
+  rows: number;
+  pixels?: { width: number; height: number };
+  caps: Set<string>;
+  keys?: string;
+  firmware?: string;
+}
+
+export interface PinpadDisplayOptions {
+  write: DeviceWriter;
+  /** The grid to assume until the device's HELLO says otherwise. */
+  cols: number;
+  rows: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** Parse a `HELLO pinpad/<n> k=v ...` line; null when it is not one. Out-of-range fields keep the defaults. */
+export function parseHello(line: string, defaults: { cols: number; rows: number }, logger?: Logger): Hello | null {
+  const words = line.trim().split(' ').filter((w) => w.length > 0);
+  if (words[0] !== 'HELLO' || words.length < 2) return null;
+  const m = /^pinpad\/(\d+)(?:\.\d+)*$/.exec(words[1]!);
+  if (!m) return null;
+  const hello: Hello = { version: Number(m[1]), kind: 'lcd', cols: defaults.cols, rows: defaults.rows, caps: new Set() };
+  for (const word of words.slice(2)) {
+    const eq = word.indexOf('=');
+    if (eq <= 0) continue;
+    const key = word.slice(0, eq);
+    const value = word.slice(eq + 1);
+    const int = /^\d+$/.test(value) ? Number(value) : NaN;
+    switch (key) {
+      case 'kind':
+        if (value === 'lcd' || value === 'graphic') hello.kind = value;
+        else logger?.warn({ kind: value }, 'HELLO: unknown display kind, assuming lcd');
+        break;
+      case 'cols':
+        if (int >= 8 && int <= 40) hello.cols = int;
+        else logger?.warn({ cols: value }, 'HELLO: cols out of range (8-40), keeping the configured value');
+        break;
+      case 'rows':
+        if (int >= 1 && int <= 8) hello.rows = int;
+        else logger?.warn({ rows: value }, 'HELLO: rows out of range (1-8), keeping the configured value');
+        break;
+      case 'px': {
+        const px = /^(\d+)x(\d+)$/.exec(value);
+        if (px && Number(px[1]) > 0 && Number(px[2]) > 0) hello.pixels = { width: Number(px[1]), height: Number(px[2]) };
+        break;
+      }
+      case 'caps':
+        for (const cap of value.split(',')) if (cap) hello.caps.add(cap);
+        break;
+      case 'keys':
+        hello.keys = value;
+        break;
+      case 'fw':
+        hello.firmware = value;
+        break;
+      default:
+        break; // unknown keys are for later versions
+    }
+  }
+  if (hello.kind === 'graphic' && !hello.pixels) hello.caps.delete('bitmap');
+  return hello;
+}
+
+/** What the device shows, as far as we know. */
+interface Model {
+  /** 'text' (rows via ROW) or 'qr:<col>' (QR at the left, rows via AT from <col>). */
+  layoutKey: string;
+  rows: string[];
+  qrKey: string | null;
+  cursor: string;
+}
+
+interface Planned {
+  layoutKey: string;
+  rows: string[];
+  textCol: number;
+  textCols: number;
+  qr: { key: string; bitmap: Bitmap; x: number; y: number } | null;
+  cursor: string;
+}
+
+export class PinpadDisplay implements Display {
+  #info: DisplayInfo;
+  #caps = new Set<string>();
+  readonly #write: DeviceWriter;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  #fallback: TextDisplay | null = null;
+  #view: View | null = null;
+  #page = 0;
+  #model: Model | null = null;
+  #toned: View | null = null;
+  #led: 'OK' | 'ERR' | 'OFF' | null = null;
+  #queue: Promise<void> = Promise.resolve();
+  #qrCache: { key: string; bitmap: Bitmap | null } | null = null;
+
+  constructor(opts: PinpadDisplayOptions) {
+    this.#info = { kind: 'lcd', cols: opts.cols, rows: opts.rows, qr: false };
+    this.#write = opts.write;
+    this.#logger = opts.logger;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  get info(): DisplayInfo {
+    return this.#fallback?.info ?? this.#info;
+  }
+
+  /** Ask the device who it is (after every open). */
+  hello(): Promise<void> {
+    return this.#enqueue(async () => this.#send(['?']));
+  }
+
+  /**
+   * A line from the device. Returns true when it belonged to the display protocol
+   * (HELLO, ERR) and false for anything else (keypad input).
+   */
+  handleLine(line: string): boolean {
+    if (line.startsWith('ERR')  && (line.length === 3 || line[3] === ' ')) {
+      this.#logger.warn({ device: toPrintable(line.slice(4, 124)) }, 'display reported an error');
+      return true;
+    }
+    if (!line.startsWith('HELLO ') && line !== 'HELLO') return false;
+    const hello = parseHello(line, { cols: this.#info.cols, rows: this.#info.rows }, this.#logger);
+    if (!hello) {
+      this.#logger.warn({ line: toPrintable(line.slice(0, 80)) }, 'unrecognized HELLO line');
+      return true;
+    }
+    if (hello.version !== 1) {
+      this.#logger.error(
+        { version: hello.version },
+        `display speaks pinpad/${hello.version}, this host speaks pinpad/1: treating it as a plain text display (update pinauthd or the firmware)`,
+      );
+      this.#fallback = new TextDisplay({ write: this.#write, cols: hello.cols, rows: hello.rows, logger: this.#logger, now: this.#now });
+      if (this.#view) void this.#fallback.show(this.#view);
+      return true;
+    }
+    this.#fallback = null;
+    this.#caps = hello.caps;
+    this.#info = {
+      kind: hello.kind,
+      cols: hello.cols,
+      rows: hello.rows,
+      qr: hello.kind === 'graphic' && hello.caps.has('bitmap') && !!hello.pixels,
+      ...(hello.pixels ? { pixels: hello.pixels } : {}),
+      ...(hello.firmware ? { firmware: hello.firmware } : {}),
+    };
+    this.#logger.info({ display: { ...this.#info, caps: [...hello.caps] } }, 'display handshake');
+    // A HELLO while running means the device was reset: it shows nothing we drew.
+    void this.redraw();
+    return true;
+  }
+
+  show(view: View): Promise<void> {
+    if (view !== this.#view && view.url !== this.#view?.url) this.#page = 0;
+    const tone = view !== this.#toned && view.tone ? view.tone : null;
+    this.#view = view;
+    if (tone) this.#toned = view;
+    if (this.#fallback) return this.#fallback.show(view);
+    return this.#enqueue(async () => {
+      await this.#render();
+      if (tone) await this.#sendTone(tone);
+    });
+  }
+
+  page(delta: number): Promise<void> {
+    if (this.#fallback) return this.#fallback.page(delta);
+    if (!this.#view?.url) return this.#queue;
+    this.#page += delta;
+    return this.#enqueue(() => this.#render());
+  }
+
+  redraw(): Promise<void> {
+    if (this.#fallback) return this.#fallback.redraw();
+    return this.#enqueue(async () => {
+      this.#model = null;
+      this.#led = null;
+      await this.#render();
+    });
+  }
+
+  #enqueue(task: () => Promise<void>): Promise<void> {
+    this.#queue = this.#queue.then(task).catch((err: unknown) => {
+      // The device went away mid-frame: we no longer know what it shows.
+      this.#model = null;
+      this.#logger.debug({ err: (err as Error).message }, 'display write failed');
+    });
+    return this.#queue;
+  }
+
+  async #send(lines: string[]): Promise<void> {
+    if (lines.length === 0) return;
+    await this.#write(lines.map((l) => l + '\n').join(''));
+  }
+
+  async #sendTone(tone: Tone): Promise<void> {
+    const out: string[] = [];
+    if (tone !== 'info' && this.#caps.has('beep')) out.push(tone === 'ok' ? 'BEEP OK' : 'BEEP ERR');
+    if (this.#caps.has('led')) {
+      const led = tone === 'ok' ? 'OK' : tone === 'error' ? 'ERR' : 'OFF';
+      if (led !== this.#led) out.push(`LED ${led}`);
+      this.#led = led;
+    }
+    await this.#send(out);
+  }
+
+  /** Page count in QR mode: page 0 is the QR code, the rest the URL as text. */
+  async #plan(view: View): Promise<Planned> {
+    const grid = { cols: this.#info.cols, rows: this.#info.rows };
+    const now = this.#now();
+    const textFrame = (page: number): Frame => layout(view, grid, { page, now });
+    const cursorOf = (f: Frame, col0 = 0): string =>
+      this.#caps.has('cursor') && f.cursor ? `${f.cursor.col + col0} ${f.cursor.row}` : 'OFF';
+
+    const px = this.#info.pixels;
+    if (this.#info.qr && px && view.url) {
+      const textPages = textFrame(0).pages;
+      const pages = 1 + textPages;
+      this.#page = ((this.#page % pages) + pages) % pages;
+      if (this.#page > 0) {
+        const f = textFrame(this.#page - 1);
+        const rows = f.rows.slice();
+        rows[0] = headerWithPage(view.title, grid.cols, this.#page, pages);
+        return { layoutKey: 'text', rows, textCol: 0, textCols: grid.cols, qr: null, cursor: cursorOf(f) };
+      }
+      const bitmap = await this.#qrFor(view.url, px);
+      if (bitmap) {
+        const charWidth = Math.max(1, Math.floor(px.width / grid.cols));
+        const textCol = Math.min(grid.cols, Math.ceil(bitmap.width / charWidth) + 1);
+        const textCols = grid.cols - textCol;
+        const side =
+          textCols >= 6
+            ? layout({ ...view, url: undefined, lines: view.lines }, { cols: textCols, rows: grid.rows }, { now })
+            : { rows: new Array<string>(grid.rows).fill(''), cursor: undefined, page: 0, pages: 0 };
+        if (textCols >= 6 && textPages > 0) {
+          // Tell the person the URL can also be read as text.
+          const hint = wrap(`#=URL as text 1/${pages}`, textCols);
+          const free = side.rows.lastIndexOf('') ;
+          if (free > 0 && hint.length === 1) side.rows[free] = hint[0]!;
+        }
+        const y = Math.max(0, Math.floor((px.height - bitmap.height) / 2));
+        return {
+          layoutKey: `qr:${textCol}`,
+          rows: side.rows.map((r) => r.padEnd(textCols)),
+          textCol,
+          textCols,
+          qr: { key: `${view.url}@0,${y}`, bitmap, x: 0, y },
+          cursor: cursorOf(side as Frame, textCol),
+        };
+      }
+    }
+    const f = textFrame(this.#page);
+    this.#page = f.page;
+    return { layoutKey: 'text', rows: f.rows, textCol: 0, textCols: grid.cols, qr: null, cursor: cursorOf(f) };
+  }
+
+  async #qrFor(url: string, px: { width: number; height: number }): Promise<Bitmap | null> {
+    const key = `${url}|${px.width}x${px.height}`;
+    if (this.#qrCache?.key !== key) {
+      const box = { width: Math.min(px.width, px.height), height: px.height };
+      this.#qrCache = { key, bitmap: await qrBitmap(url, box) };
+      if (!this.#qrCache.bitmap) this.#logger.info({ px }, 'URL too long for a QR code on this display; showing text');
+    }
+    return this.#qrCache.bitmap;
+  }
+
+  async #render(): Promise<void> {
+    const view = this.#view;
+    if (!view) return;
+    const plan = await this.#plan(view);
+    const out: string[] = [];
+    let model = this.#model;
+    if (!model || model.layoutKey !== plan.layoutKey || model.rows.length !== plan.rows.length) {
+      out.push('CLR');
+      if (!this.#model && this.#caps.has('backlight')) out.push('BL ON');
+      model = { layoutKey: plan.layoutKey, rows: plan.rows.map(() => (plan.textCol === 0 ? '' : ' '.repeat(plan.textCols))), qrKey: null, cursor: this.#caps.has('cursor') ? '?' : 'OFF' };
+    }
+    if (plan.qr && model.qrKey !== plan.qr.key) out.push(...bmpBands(plan.qr.bitmap, plan.qr.x, plan.qr.y));
+    plan.rows.forEach((row, r) => {
+      if (model.rows[r] === row) return;
+      if (plan.textCol === 0) out.push(row.length > 0 ? `ROW ${r} ${row}` : `ROW ${r}`);
+      else out.push(`AT ${plan.textCol} ${r} ${row}`);
+    });
+    if (plan.cursor !== model.cursor) out.push(plan.cursor === 'OFF' ? 'CUR OFF' : `CUR ${plan.cursor}`);
+    // Update the model first: if the write fails, #enqueue forgets the model entirely.
+    this.#model = { layoutKey: plan.layoutKey, rows: plan.rows.slice(), qrKey: plan.qr?.key ?? null, cursor: plan.cursor };
+    await this.#send(out);
+  }
+}
+
+function headerWithPage(title: string, cols: number, page: number, pages: number): string {
+  const indicator = `${page + 1}/${pages}`;
+  const room = cols - indicator.length - 1;
+  if (room < 1) return indicator.slice(0, cols);
+  return toPrintable(title).slice(0, room).padEnd(room) + ' ' + indicator;
+}

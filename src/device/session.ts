@@ -1,0 +1,253 @@
+/**
+ * The device as the daemon sees it: one display and one keypad, on one port or two, that
+ * stay usable across unplugs. The session owns reconnecting (serialport has none): when a
+ * port vanishes or is missing at start it keeps the last view, logs the actionable error
+ * once per outage, reopens with capped exponential backoff and redraws everything.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { DisplayConfig, KeypadConfig, PinFormat, SerialSettings } from '../config/types.js';
+import { PinauthError, toPinauthError } from '../errors.js';
+import { createTransport } from '../transport/index.js';
+import type { Transport } from '../transport/types.js';
+import { PinpadDisplay } from './display/pinpad.js';
+import { TextDisplay, type DeviceWriter } from './display/text.js';
+import { createKeypad } from './keypad.js';
+import { LineSplitter } from './lines.js';
+import type { Display, DisplayInfo, Keypad, KeypadContext, KeypadEvent, View } from './types.js';
+
+
+export interface DeviceSessionEvents {
+  key: [KeypadEvent];
+  /** Every port is open (at start and after each reconnect). */
+  connected: [];
+  /** A port is gone or could not be opened; once per outage. Carries a PinauthError. */
+  disconnected: [Error];
+  noise: [{ count: number; reason: string }];
+}
+
+export interface DeviceSessionOptions {
+  display: DisplayConfig;
+  keypad: KeypadConfig;
+  pin: PinFormat;
+  logger: Logger;
+  /** serialport binding for device paths (MockBinding in tests). */
+  binding?: unknown;
+  transportFactory?: (port: string, serial: SerialSettings) => Transport;
+  /** DaemonConfig.reconnect. */
+  reconnect?: { initialMs: number; maxMs: number };
+  /** Re-show a view with a countdown this often (ms). Default 1000. */
+  tickMs?: number;
+}
+
+/** One port and what rides on it. */
+interface Link {
+  name: 'display' | 'keypad' | 'device';
+  port: string;
+  serial: SerialSettings;
+  carriesDisplay: boolean;
+  carriesKeypad: boolean;
+  transport: Transport | null;
+  splitter: LineSplitter | null;
+  connected: boolean;
+  attempt: number;
+  inOutage: boolean;
+  lastErrorCode: string | null;
+  timer: NodeJS.Timeout | null;
+}
+
+export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
+  readonly display: Display;
+  readonly keypad: Keypad;
+  readonly #opts: DeviceSessionOptions;
+  readonly #logger: Logger;
+  readonly #links: Link[];
+  readonly #factory: (port: string, serial: SerialSettings) => Transport;
+  readonly #reconnect: { initialMs: number; maxMs: number };
+  #view: View | null = null;
+  #ticker: NodeJS.Timeout | null = null;
+  #started = false;
+  #stopped = false;
+  #wasConnected = false;
+
+  constructor(opts: DeviceSessionOptions) {
+    super();
+    this.#opts = opts;
+    this.#logger = opts.logger;
+    this.#reconnect = opts.reconnect ?? { initialMs: 500, maxMs: 30_000 };
+    this.#factory =
+      opts.transportFactory ?? ((port, serial) => createTransport(port, serial, { logger: opts.logger, binding: opts.binding }));
+
+    const samePort = opts.keypad.port === null || opts.keypad.port === opts.display.port;
+    const link = (name: Link['name'], port: string, serial: SerialSettings, display: boolean, keypad: boolean): Link => ({
+      name, port, serial, carriesDisplay: display, carriesKeypad: keypad,
+      transport: null, splitter: null, connected: false, attempt: 0, inOutage: false, lastErrorCode: null, timer: null,
+    });
+    this.#links = samePort
+      ? [link('device', opts.display.port, opts.display.serial, true, true)]
+      : [
+          link('display', opts.display.port, opts.display.serial, true, false),
+          link('keypad', opts.keypad.port!, opts.keypad.serial, false, true),
+        ];
+    const displayLink = this.#links.find((l) => l.carriesDisplay)!;
+    const write: DeviceWriter = (text) => {
+      const t = displayLink.transport;
+      if (!t || !displayLink.connected) {
+        return Promise.reject(new PinauthError('DEVICE_DISCONNECTED', `${displayLink.port} is not connected`));
+      }
+      return t.write(text);
+    };
+    const dlog = opts.logger.child({ module: 'display' });
+    const { cols, rows } = opts.display;
+    this.display =
+      opts.display.driver === 'pinpad'
+        ? new PinpadDisplay({ write, cols, rows, logger: dlog })
+        : new TextDisplay({ write, cols, rows, logger: dlog });
+
+    this.keypad = createKeypad({ mode: opts.keypad.mode, pin: opts.pin, autoSubmit: opts.keypad.autoSubmit });
+    this.keypad.on('key', (e) => this.emit('key', e));
+    this.keypad.on('noise', (n) => this.emit('noise', n));
+  }
+
+  /** Every port open. */
+  get connected(): boolean {
+    return this.#links.every((l) => l.connected);
+  }
+
+  get info(): DisplayInfo {
+    return this.display.info;
+  }
+
+  /** Open the ports. Never throws for a missing device: it keeps retrying in the background. */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    await Promise.all(this.#links.map((l) => this.#open(l)));
+  }
+
+  show(view: View): Promise<void> {
+    this.#view = view;
+    this.#setTicker(view);
+    return this.display.show(view);
+  }
+
+  page(delta: number): Promise<void> {
+    return this.display.page(delta);
+  }
+
+  setKeypadContext(ctx: KeypadContext): void {
+    this.keypad.setContext(ctx);
+  }
+
+  /** Idempotent: stops retrying and closes every port. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#setTicker(null);
+    await Promise.all(
+      this.#links.map(async (l) => {
+        if (l.timer) clearTimeout(l.timer);
+        l.timer = null;
+        l.splitter?.end();
+        l.splitter = null;
+        const t = l.transport;
+        l.transport = null;
+        l.connected = false;
+        if (t) await t.close().catch(() => {});
+      }),
+    );
+  }
+
+  #setTicker(view: View | null): void {
+    if (view?.countdown && !this.#ticker) {
+      this.#ticker = setInterval(() => {
+        if (this.#view?.countdown) void this.display.show(this.#view);
+      }, this.#opts.tickMs ?? 1000);
+      this.#ticker.unref();
+    } else if (!view?.countdown && this.#ticker) {
+      clearInterval(this.#ticker);
+      this.#ticker = null;
+    }
+  }
+
+  async #open(link: Link): Promise<void> {
+    if (this.#stopped) return;
+    let transport: Transport;
+    try {
+      transport = this.#factory(link.port, link.serial);
+      await transport.open();
+    } catch (err) {
+      this.#outage(link, toPinauthError(err));
+      return;
+    }
+    if (this.#stopped) {
+      await transport.close().catch(() => {});
+      return;
+    }
+    const splitter = new LineSplitter({
+      delimiter: this.#opts.keypad.delimiter,
+      maxLineBytes: this.#opts.keypad.maxLineBytes,
+      onLine: (line) => this.#line(link, line),
+      onNoise: (reason) => this.emit('noise', { count: 1, reason }),
+    });
+    link.transport = transport;
+    link.splitter = splitter;
+    link.connected = true;
+    link.attempt = 0;
+    transport.on('data', (chunk) => splitter.push(chunk));
+    transport.once('close', (err) => {
+      splitter.end();
+      if (link.transport !== transport) return;
+      link.transport = null;
+      link.splitter = null;
+      link.connected = false;
+      if (this.#stopped || err === null) return;
+      this.#outage(link, toPinauthError(err));
+    });
+    if (link.inOutage) this.#logger.info({ port: transport.description }, `${link.name} reconnected`);
+    else this.#logger.info({ port: transport.description }, `${link.name} open`);
+    link.inOutage = false;
+    link.lastErrorCode = null;
+    if (link.carriesKeypad) this.keypad.reset();
+    if (link.carriesDisplay) {
+      if (this.display instanceof PinpadDisplay) void this.display.hello();
+      // The device may have been reset or replaced: send the whole frame.
+      void this.display.redraw();
+    }
+    if (this.connected) {
+      this.#wasConnected = true;
+      this.emit('connected');
+    }
+  }
+
+  #line(link: Link, line: string): void {
+    if (link.carriesDisplay && this.display instanceof PinpadDisplay && this.display.handleLine(line)) return;
+    if (link.carriesKeypad) this.keypad.line(line);
+    else this.emit('noise', { count: 1, reason: 'unexpected line from the display port' });
+  }
+
+  #outage(link: Link, err: PinauthError): void {
+    if (this.#stopped) return;
+    // Once per outage; a changed cause while retrying (unplugged -> not found) is only debug.
+    if (!link.inOutage) {
+      link.inOutage = true;
+      link.lastErrorCode = err.code;
+      this.#logger.error({ port: link.port, ...err.toLog() }, `${link.name} unavailable; retrying`);
+      this.emit('disconnected', err);
+    } else if (link.lastErrorCode !== err.code) {
+      link.lastErrorCode = err.code;
+      this.#logger.debug({ port: link.port, ...err.toLog() }, `${link.name} still unavailable`);
+    }
+    const delay = Math.min(this.#reconnect.maxMs, this.#reconnect.initialMs * 2 ** Math.min(link.attempt, 30));
+    link.attempt++;
+    link.timer = setTimeout(() => {
+      link.timer = null;
+      void this.#open(link);
+    }, delay);
+  }
+
+  /** For tests and diagnostics: whether every port has been open at least once. */
+  get everConnected(): boolean {
+    return this.#wasConnected;
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * One HTTP attempt to the provider, with the safety rails every OAuth call needs: the URL
+ * policy, a refusal to run with TLS checks off, a fresh timeout per attempt, a cap on the
+ * reply size read from the stream, and errors that say whether the request may have reached
+ * the provider (which decides whether a used-once PIN may be lost).
+ *
+ * node-fetch is imported lazily so daemon start-up does not pay for it.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import { PinauthError, type ErrorCode, type PinauthErrorOptions } from '../errors.js';
+import type { HeaderSource } from './provider-errors.js';
+import { checkTlsEnvironment, checkUrlPolicy } from './url-policy.js';
+
+export interface FetchInit {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  signal: AbortSignal;
+  redirect: 'manual';
+  /** node-fetch's agent option; other fetch implementations may ignore it. */
+  agent?: http.Agent;
+}
+
+export interface FetchResponseLike {
+  status: number;
+  headers: HeaderSource;
+  /** A Node Readable (node-fetch) or a web ReadableStream: both are async iterables of bytes. */
+  body: AsyncIterable<Uint8Array> | null;
+}
+
+export type FetchLike = (url: string, init: FetchInit) => Promise<FetchResponseLike>;
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  /** Includes the Authorization header: never log these. */
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface HttpReply {
+  status: number;
+  headers: HeaderSource;
+  body: string;
+  /** Wall time of the attempt. */
+  ms: number;
+}
+
+export interface SendOptions {
+  timeoutMs: number;
+  maxReplyBytes: number;
+  allowHttpLoopback: boolean;
+  /** Injected fetch for tests; node-fetch otherwise. */
+  fetch?: FetchLike;
+  /** Environment to check for NODE_TLS_REJECT_UNAUTHORIZED (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A failed attempt with no reply: says whether the request may have reached the provider. */
+export class OAuthTransportError extends PinauthError {
+  /** False only when we know no byte of the request left (refused, DNS, TLS, connect timeout). */
+  readonly requestMayHaveBeenSent: boolean;
+  /** The system error code, e.g. ECONNREFUSED / ECONNRESET / ETIMEDOUT. */
+  readonly causeCode: string | undefined;
+
+  constructor(code: ErrorCode, message: string, sent: boolean, causeCode: string | undefined, opts: PinauthErrorOptions = {}) {
+    super(code, message, opts);
+    this.requestMayHaveBeenSent = sent;
+    this.causeCode = causeCode;
+  }
+}
+
+let cachedFetch: FetchLike | undefined;
+async function defaultFetch(): Promise<FetchLike> {
+  if (!cachedFetch) {
+    const mod = await import('node-fetch');
+    cachedFetch = mod.default as unknown as FetchLike;
+  }
+  return cachedFetch;
+}
+
+// Failures that happen before a connection exists: the request cannot have been sent.
+const BEFORE_SEND = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL']);
+
+interface Tracker {
+  agent: http.Agent;
+  /** createConnection was called (the fetch used our agent). */
+  used: boolean;
+  /** TCP (and TLS, for https) is up, so the request was written or about to be. */
+  connected: boolean;
+}
+
+/** A one-shot agent that tells whether the connection came up before the failure. */
+function trackingAgent(secure: boolean): Tracker {
+  const tracker: Tracker = { agent: undefined as unknown as http.Agent, used: false, connected: false };
+  const Base = secure ? https.Agent : http.Agent;
+  const agent = new Base({ keepAlive: false });
+  const original = agent.createConnection.bind(agent) as (o: unknown, cb?: unknown) => Duplex | null | undefined;
+  agent.createConnection = ((options: unknown, cb?: unknown) => {
+    tracker.used = true;
+    const socket = original(options, cb);
+    socket?.once(secure ? 'secureConnect' : 'connect', () => {
+      tracker.connected = true;
+    });
+    return socket;
+  }) as typeof agent.createConnection;
+  tracker.agent = agent;
+  return tracker;
+}
+
+function systemCode(e: unknown): string | undefined {
+  let cur: unknown = e;
+  for (let depth = 0; depth < 4 && typeof cur === 'object' && cur !== null; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== '' && code !== 'ABORT_ERR') return code;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO/;
+
+async function readCapped(body: AsyncIterable<Uint8Array> | null, max: number, overflow: () => void): Promise<string> {
+  if (body === null) return '';
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.byteLength;
+    if (size > max) {
+      overflow();
+      throw new PinauthError('OAUTH_MALFORMED_REPLY', `Provider reply is larger than maxReplyBytes (${max} bytes); refusing it.`);
+    }
+    chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Send one request (one attempt: no retries here). */
+export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<HttpReply> {
+  checkTlsEnvironment(opts.env);
+  const url = checkUrlPolicy(req.url, opts.allowHttpLoopback);
+  const where = `${url.host}${url.pathname}`;
+  const fetch = opts.fetch ?? (await defaultFetch());
+  const tracker = trackingAgent(url.protocol === 'https:');
+  const timeout = AbortSignal.timeout(opts.timeoutMs);
+  const cap = new AbortController();
+  const signal = AbortSignal.any([timeout, cap.signal]);
+  const started = performance.now();
+  let gotHeaders = false;
+  try {
+    const init: FetchInit = { method: req.method, headers: req.headers ?? {}, signal, redirect: 'manual', agent: tracker.agent };
+    if (req.body !== undefined) init.body = req.body;
+    const res = await fetch(url.href, init);
+    gotHeaders = true;
+    const declared = Number(res.headers.get('content-length'));
+    if (Number.isFinite(declared) && declared > opts.maxReplyBytes) {
+      cap.abort();
+      throw new PinauthError('OAUTH_MALFORMED_REPLY', `Provider reply from ${where} declares ${declared} bytes, more than maxReplyBytes (${opts.maxReplyBytes}); refusing it.`, { status: res.status });
+    }
+    const body = await readCapped(res.body, opts.maxReplyBytes, () => cap.abort());
+    return { status: res.status, headers: res.headers, body, ms: Math.round(performance.now() - started) };
+  } catch (e) {
+    if (e instanceof PinauthError) throw e;
+    const code = systemCode(e);
+    // With headers in hand the request certainly arrived; otherwise ask the agent, and when
+    // the fetch did not use it, only a pre-connection error code proves nothing was sent.
+    const sent = gotHeaders || (tracker.used ? tracker.connected : !(code !== undefined && BEFORE_SEND.has(code)));
+    if (timeout.aborted) {
+      throw new OAuthTransportError('OAUTH_TIMEOUT', `No reply from ${where} within ${opts.timeoutMs} ms; check the network connection.`, sent, code ?? 'ETIMEDOUT', { cause: e });
+    }
+    if (code !== undefined && TLS_CODE.test(code)) {
+      throw new OAuthTransportError('OAUTH_NETWORK', `TLS failure talking to ${where} (${code}): the certificate was not accepted; check the date/time and whether a proxy or captive portal is in the way.`, sent, code, { cause: e });
+    }
+    throw new OAuthTransportError('OAUTH_NETWORK', `Network error talking to ${where}${code ? ` (${code})` : ''}; check the network connection and DNS.`, sent, code, { cause: e });
+  } finally {
+    tracker.agent.destroy();
+  }
+}

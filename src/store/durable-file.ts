@@ -1,0 +1,148 @@
+/**
+ * A lowdb adapter that survives a power cut. steno (lowdb's own writer) renames without
+ * fsync and leaves the file 0666 & ~umask; here every write is:
+ *   temp file in the same directory, O_CREAT|O_EXCL|O_WRONLY, mode 0600
+ *   -> write -> fsync -> close -> rename over the target -> fsync the directory.
+ * Writes run one at a time; writes asked for while one runs are merged and only the last
+ * data is written (each caller's promise settles when data at least as new is durable).
+ */
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { Adapter } from 'lowdb';
+import { PinauthError } from '../errors.js';
+
+export const FILE_MODE = 0o600;
+export const DIR_MODE = 0o700;
+
+/** Temp files are `<name>.tmp-<pid>-<random>`; a crash can leave them behind. */
+export function tempPrefix(filename: string): string {
+  return `${path.basename(filename)}.tmp-`;
+}
+
+export function storeIoError(action: string, file: string, e: unknown): PinauthError {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const perm = code === 'EACCES' || code === 'EPERM' || code === 'EROFS';
+  return new PinauthError(perm ? 'STORE_PERMISSIONS' : 'STORE_IO', `cannot ${action} ${file} (${code ?? String(e)})`, {
+    cause: e,
+  });
+}
+
+/** fsync a directory so that a rename in it is on disk. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await fh.sync();
+  } catch (e) {
+    // some file systems cannot fsync a directory; the rename is still atomic there
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'ENOTSUP' && code !== 'EISDIR') throw e;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Write `text` to `file` durably (see the module comment). */
+export async function writeFileDurably(file: string, text: string): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `${tempPrefix(file)}${process.pid}-${randomBytes(6).toString('hex')}`);
+  let fh;
+  try {
+    fh = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, FILE_MODE);
+  } catch (e) {
+    throw storeIoError('create a temp file for', file, e);
+  }
+  try {
+    try {
+      await fh.chmod(FILE_MODE); // exact, whatever the umask
+      await fh.writeFile(text, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw storeIoError('write', file, e);
+  }
+  try {
+    await syncDirectory(dir);
+  } catch (e) {
+    throw storeIoError('sync the directory of', file, e);
+  }
+}
+
+export interface DurableFileOptions<T> {
+  parse?: (text: string) => T;
+  stringify?: (data: T) => string;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+export class DurableFile<T> implements Adapter<T> {
+  readonly filename: string;
+  private readonly parse: (text: string) => T;
+  private readonly stringify: (data: T) => string;
+  private queued: { data: T; waiters: Waiter[] } | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(filename: string, opts: DurableFileOptions<T> = {}) {
+    this.filename = filename;
+    this.parse = opts.parse ?? ((text) => JSON.parse(text) as T);
+    this.stringify = opts.stringify ?? ((data) => `${JSON.stringify(data, null, 2)}\n`);
+  }
+
+  /**
+   * null when the file does not exist. A file that does not parse rejects with
+   * STORE_CORRUPT (the caller decides what to do with it); I/O errors with STORE_IO or
+   * STORE_PERMISSIONS.
+   */
+  async read(): Promise<T | null> {
+    let text: string;
+    try {
+      text = await readFile(this.filename, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw storeIoError('read', this.filename, e);
+    }
+    try {
+      return this.parse(text);
+    } catch (e) {
+      // never the content in the message: it holds token secrets
+      throw new PinauthError('STORE_CORRUPT', `${this.filename} is not valid JSON`, { cause: e });
+    }
+  }
+
+  write(data: T): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.queued) this.queued.data = data;
+      else this.queued = { data, waiters: [] };
+      this.queued.waiters.push({ resolve, reject });
+      this.running ??= this.drain();
+    });
+  }
+
+  /** Resolves when no write is running or queued. */
+  async flush(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queued) {
+      const job = this.queued;
+      this.queued = null;
+      try {
+        // serialize at write time: the newest state of the data is what goes to disk
+        await writeFileDurably(this.filename, this.stringify(job.data));
+        for (const w of job.waiters) w.resolve();
+      } catch (e) {
+        for (const w of job.waiters) w.reject(e);
+      }
+    }
+    this.running = null;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * One daemon per state directory: `pinauthd.lock` holds the owner's pid. The lock file is
+ * written under a temp name and hard-linked into place, so it is created atomically
+ * (link fails with EEXIST like O_EXCL) and never seen empty. A lock whose pid is gone is
+ * stale and taken over.
+ */
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { PinauthError } from '../errors.js';
+import { DIR_MODE, FILE_MODE, storeIoError } from './durable-file.js';
+
+export const LOCK_NAME = 'pinauthd.lock';
+
+export interface InstanceLock {
+  readonly path: string;
+  /** Remove the lock if it is still ours. Safe to call twice. */
+  release(): Promise<void>;
+}
+
+/** Lock files this process holds: a lock with our own pid that is not here is stale (pid reuse after reboot). */
+const heldHere = new Set<string>();
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readOwner(lockPath: string): Promise<number | null> {
+  try {
+    const text = await readFile(lockPath, 'utf8');
+    const pid = Number.parseInt(text.trim(), 10);
+    return Number.isInteger(pid) && pid > 0 && String(pid) === text.trim() ? pid : null;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw storeIoError('read the lock file', lockPath, e);
+  }
+}
+
+async function tryCreate(lockPath: string): Promise<boolean> {
+  const tmp = `${lockPath}.${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await writeFile(tmp, `${process.pid}\n`, { mode: FILE_MODE, flag: 'wx' });
+  } catch (e) {
+    throw storeIoError('create the lock file', lockPath, e);
+  }
+  try {
+    await link(tmp, lockPath);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw storeIoError('create the lock file', lockPath, e);
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+}
+
+export async function acquireInstanceLock(dir: string): Promise<InstanceLock> {
+  const absDir = path.resolve(dir);
+  const lockPath = path.join(absDir, LOCK_NAME);
+  try {
+    await mkdir(absDir, { recursive: true, mode: DIR_MODE });
+  } catch (e) {
+    throw storeIoError('create the state directory', absDir, e);
+  }
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (await tryCreate(lockPath)) {
+      heldHere.add(lockPath);
+      let released = false;
+      return {
+        path: lockPath,
+        async release() {
+          if (released) return;
+          released = true;
+          heldHere.delete(lockPath);
+          if ((await readOwner(lockPath).catch(() => null)) === process.pid) {
+            await unlink(lockPath).catch(() => undefined);
+          }
+        },
+      };
+    }
+    const owner = await readOwner(lockPath);
+    const live = owner !== null && (owner === process.pid ? heldHere.has(lockPath) : isAlive(owner));
+    if (live) {
+      throw new PinauthError('STORE_LOCKED', `another pinauthd (pid ${owner}) is running with state directory ${absDir}`);
+    }
+    // stale (dead pid, or garbage): take it over
+    await unlink(lockPath).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw storeIoError('remove the stale lock file', lockPath, e);
+    });
+  }
+  throw new PinauthError('STORE_LOCKED', `could not take the lock ${lockPath}: another pinauthd is starting`);
+}

@@ -1,0 +1,419 @@
+/**
+ * The token store: one lowdb JSON document (./types.ts) behind the durable adapter.
+ * Every mutation is applied to a copy, written durably, and only then becomes the state;
+ * mutations run one at a time. A file that cannot be trusted is moved aside (kept, never
+ * deleted) and the store starts empty, i.e. unauthorized.
+ */
+import { chmod, lstat, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { Low } from 'lowdb';
+import type { Logger } from 'pino';
+import { Ajv } from 'ajv';
+import { PinauthError, isPinauthError } from '../errors.js';
+import { DIR_MODE, DurableFile, FILE_MODE, storeIoError, syncDirectory, tempPrefix } from './durable-file.js';
+import type { Account, PendingAuthorization, StoreData } from './types.js';
+
+const isoString = { type: 'string', minLength: 1, maxLength: 64 } as const;
+const shortString = { type: 'string', minLength: 1, maxLength: 4096 } as const;
+
+const storeSchema = {
+  type: 'object',
+  required: ['version', 'accounts', 'pending'],
+  properties: {
+    version: { const: 1 },
+    accounts: {
+      type: 'array',
+      maxItems: 1000,
+      items: {
+        type: 'object',
+        required: ['provider', 'consumerKey', 'userId', 'screenName', 'token', 'tokenSecret', 'createdAt', 'verifiedAt'],
+        properties: {
+          provider: shortString,
+          consumerKey: shortString,
+          userId: { type: 'string', maxLength: 4096 },
+          screenName: { type: 'string', maxLength: 4096 },
+          token: shortString,
+          tokenSecret: shortString,
+          createdAt: isoString,
+          verifiedAt: { anyOf: [isoString, { type: 'null' }] },
+          extra: { type: 'object', additionalProperties: { type: 'string' } },
+        },
+      },
+    },
+    pending: {
+      anyOf: [
+        { type: 'null' },
+        {
+          type: 'object',
+          required: ['provider', 'consumerKey', 'token', 'tokenSecret', 'authorizeUrl', 'issuedAt'],
+          properties: {
+            provider: shortString,
+            consumerKey: shortString,
+            token: shortString,
+            tokenSecret: shortString,
+            authorizeUrl: shortString,
+            issuedAt: isoString,
+          },
+        },
+      ],
+    },
+  },
+} as const;
+
+let shapeValidator: ReturnType<Ajv['compile']> | undefined;
+
+/** Why `value` is not a StoreData, or null when it is one. Dates must parse too. */
+export function storeShapeProblem(value: unknown): string | null {
+  shapeValidator ??= new Ajv({ allErrors: false, strict: true }).compile(storeSchema);
+  if (!shapeValidator(value)) {
+    const e = shapeValidator.errors?.[0];
+    return e ? `${e.instancePath || '/'} ${e.message ?? 'is invalid'}` : 'wrong shape';
+  }
+  const data = value as StoreData;
+  for (const a of data.accounts) {
+    if (Number.isNaN(Date.parse(a.createdAt))) return '/accounts: createdAt is not a date';
+    if (a.verifiedAt !== null && Number.isNaN(Date.parse(a.verifiedAt))) return '/accounts: verifiedAt is not a date';
+  }
+  if (data.pending && Number.isNaN(Date.parse(data.pending.issuedAt))) return '/pending: issuedAt is not a date';
+  return null;
+}
+
+export function emptyStoreData(): StoreData {
+  return { version: 1, accounts: [], pending: null };
+}
+
+// keys that must never reach the file through `extra` (the consumer secret above all)
+const SECRET_EXTRA = /secret|signature|verifier|password|^pin$/i;
+
+/** Only the known fields, so that nothing else (a consumer secret spread in by mistake) is written. */
+function cleanAccount(a: Account): Account {
+  const out: Account = {
+    provider: a.provider,
+    consumerKey: a.consumerKey,
+    userId: a.userId,
+    screenName: a.screenName,
+    token: a.token,
+    tokenSecret: a.tokenSecret,
+    createdAt: a.createdAt,
+    verifiedAt: a.verifiedAt,
+  };
+  if (a.extra) {
+    const extra = Object.fromEntries(
+      Object.entries(a.extra).filter(([k, v]) => typeof v === 'string' && !SECRET_EXTRA.test(k)),
+    );
+    if (Object.keys(extra).length > 0) out.extra = extra;
+  }
+  return out;
+}
+
+function cleanPending(p: PendingAuthorization): PendingAuthorization {
+  return {
+    provider: p.provider,
+    consumerKey: p.consumerKey,
+    token: p.token,
+    tokenSecret: p.tokenSecret,
+    authorizeUrl: p.authorizeUrl,
+    issuedAt: p.issuedAt,
+  };
+}
+
+function sameKey(x: { provider: string; consumerKey: string }, provider: string, consumerKey: string): boolean {
+  return x.provider === provider && x.consumerKey === consumerKey;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (typeof o === 'object' && o !== null) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+function octal(mode: number): string {
+  return `0${(mode & 0o777).toString(8)}`;
+}
+
+/** Create the directory 0700, or repair a group/other-accessible one (warns). */
+async function ensurePrivateDirectory(dir: string, logger: Logger): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode: DIR_MODE });
+  } catch (e) {
+    throw storeIoError('create the store directory', dir, e);
+  }
+  let st;
+  try {
+    st = await stat(dir);
+  } catch (e) {
+    throw storeIoError('stat', dir, e);
+  }
+  if (!st.isDirectory()) throw new PinauthError('STORE_IO', `${dir} is not a directory`);
+  if ((st.mode & 0o077) === 0) return;
+  if (st.mode & 0o1000) {
+    // a shared sticky directory such as /tmp: never chmod it, and do not keep tokens in it
+    throw new PinauthError(
+      'STORE_PERMISSIONS',
+      `store directory ${dir} is shared (mode ${octal(st.mode)}, sticky); use a private directory for store.path`,
+    );
+  }
+  try {
+    await chmod(dir, DIR_MODE);
+  } catch (e) {
+    throw new PinauthError(
+      'STORE_PERMISSIONS',
+      `store directory ${dir} is accessible to group/others (mode ${octal(st.mode)}) and cannot be repaired (${(e as NodeJS.ErrnoException).code})`,
+      { cause: e },
+    );
+  }
+  logger.warn({ path: dir, was: octal(st.mode), now: octal(DIR_MODE) }, 'store directory was accessible to group/others; mode repaired to 0700');
+}
+
+/** Check the store file: a regular file, and 0600 (repaired with a warning). false: no file. */
+async function ensurePrivateFile(file: string, logger: Logger): Promise<boolean> {
+  let st;
+  try {
+    st = await lstat(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw storeIoError('stat', file, e);
+  }
+  if (!st.isFile()) throw new PinauthError('STORE_IO', `${file} is not a regular file`);
+  if ((st.mode & 0o077) === 0) return true;
+  try {
+    await chmod(file, FILE_MODE);
+  } catch (e) {
+    throw new PinauthError(
+      'STORE_PERMISSIONS',
+      `token store ${file} is accessible to group/others (mode ${octal(st.mode)}) and cannot be repaired (${(e as NodeJS.ErrnoException).code})`,
+      { cause: e },
+    );
+  }
+  logger.warn({ path: file, was: octal(st.mode), now: octal(FILE_MODE) }, 'token store file was accessible to group/others; mode repaired to 0600');
+  return true;
+}
+
+/** Remove temp files a crash left between create and rename. */
+async function removeLeftovers(file: string, logger: Logger): Promise<void> {
+  const dir = path.dirname(file);
+  const prefix = tempPrefix(file);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    throw storeIoError('list', dir, e);
+  }
+  for (const name of names.filter((n) => n.startsWith(prefix))) {
+    try {
+      await unlink(path.join(dir, name));
+      logger.info({ path: path.join(dir, name) }, 'removed a temp file left by an interrupted write');
+    } catch (e) {
+      throw storeIoError('remove the leftover temp file', path.join(dir, name), e);
+    }
+  }
+}
+
+/** Move an untrusted store file aside (never deleted) and return where it went. */
+async function moveAside(file: string): Promise<string> {
+  const stamp = new Date().toISOString();
+  let kept = `${file}.corrupt-${stamp}`;
+  for (let n = 1; await lstat(kept).then(() => true, () => false); n++) kept = `${file}.corrupt-${stamp}-${n}`;
+  try {
+    await rename(file, kept);
+    await chmod(kept, FILE_MODE);
+    await syncDirectory(path.dirname(file));
+  } catch (e) {
+    throw storeIoError('move the unreadable token store aside to', kept, e);
+  }
+  return kept;
+}
+
+export class TokenStore {
+  readonly path: string;
+  /** Where an unreadable store file was kept at open (the store started empty), else null. */
+  readonly recoveredFrom: string | null;
+  private readonly db: Low<StoreData>;
+  private readonly adapter: DurableFile<StoreData>;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(file: string, db: Low<StoreData>, adapter: DurableFile<StoreData>, recoveredFrom: string | null) {
+    this.path = file;
+    this.db = db;
+    this.adapter = adapter;
+    this.recoveredFrom = recoveredFrom;
+  }
+
+  /**
+   * Open (or create) the store at `file`. Directory 0700 and file 0600 are enforced, temp
+   * leftovers removed, and an untrusted file moved aside (logged once at error).
+   */
+  static async open(file: string, logger: Logger): Promise<TokenStore> {
+    const abs = path.resolve(file);
+    await ensurePrivateDirectory(path.dirname(abs), logger);
+    await removeLeftovers(abs, logger);
+    const exists = await ensurePrivateFile(abs, logger);
+    const adapter = new DurableFile<StoreData>(abs);
+    const db = new Low<StoreData>(adapter, emptyStoreData());
+    let recoveredFrom: string | null = null;
+    if (exists) {
+      let problem: string | null;
+      let raw: unknown = null;
+      try {
+        raw = await adapter.read();
+        // the file exists, so null here is a document that is literally `null`
+        problem = raw === null ? 'the document is null' : storeShapeProblem(raw);
+      } catch (e) {
+        if (!isPinauthError(e, 'STORE_CORRUPT')) throw e;
+        problem = 'not valid JSON';
+      }
+      if (problem !== null) {
+        recoveredFrom = await moveAside(abs);
+        logger.error(
+          { path: abs, kept: recoveredFrom, reason: problem, code: 'STORE_CORRUPT' },
+          `token store was unreadable and was moved aside to ${recoveredFrom}; starting unauthorized`,
+        );
+      } else {
+        const data = raw as StoreData;
+        db.data = {
+          version: 1,
+          accounts: data.accounts.map(cleanAccount),
+          pending: data.pending ? cleanPending(data.pending) : null,
+        };
+      }
+    }
+    return new TokenStore(abs, db, adapter, recoveredFrom);
+  }
+
+  /** A frozen copy of the whole document. */
+  get data(): Readonly<StoreData> {
+    return deepFreeze(structuredClone(this.db.data));
+  }
+
+  account(provider: string, consumerKey: string): Account | null {
+    const a = this.db.data.accounts.find((x) => sameKey(x, provider, consumerKey));
+    return a ? structuredClone(a) : null;
+  }
+
+  pending(provider: string, consumerKey: string): PendingAuthorization | null {
+    const p = this.db.data.pending;
+    return p && sameKey(p, provider, consumerKey) ? structuredClone(p) : null;
+  }
+
+  /** Replace the account for its provider + consumer key; clears the pending authorization for it. */
+  async saveAccount(account: Account): Promise<void> {
+    const clean = cleanAccount(account);
+    await this.mutate((d) => {
+      d.accounts = d.accounts.filter((x) => !sameKey(x, clean.provider, clean.consumerKey));
+      d.accounts.push(clean);
+      if (d.pending && sameKey(d.pending, clean.provider, clean.consumerKey)) d.pending = null;
+      return true;
+    });
+  }
+
+  /** No-op (nothing written) when there is no such account. */
+  async markVerified(provider: string, consumerKey: string, at: Date): Promise<void> {
+    await this.mutate((d) => {
+      const a = d.accounts.find((x) => sameKey(x, provider, consumerKey));
+      if (!a) return false;
+      a.verifiedAt = at.toISOString();
+      return true;
+    });
+  }
+
+  /** No-op (nothing written) when there is no such account. */
+  async removeAccount(provider: string, consumerKey: string): Promise<void> {
+    await this.mutate((d) => {
+      const before = d.accounts.length;
+      d.accounts = d.accounts.filter((x) => !sameKey(x, provider, consumerKey));
+      return d.accounts.length !== before;
+    });
+  }
+
+  async savePending(pending: PendingAuthorization): Promise<void> {
+    const clean = cleanPending(pending);
+    await this.mutate((d) => {
+      d.pending = clean;
+      return true;
+    });
+  }
+
+  async clearPending(): Promise<void> {
+    await this.mutate((d) => {
+      if (d.pending === null) return false;
+      d.pending = null;
+      return true;
+    });
+  }
+
+  /** Waits for the writes in flight; later mutations reject. Safe to call twice. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.queue.catch(() => undefined);
+    await this.adapter.flush();
+  }
+
+  /**
+   * Run one mutation on a copy; when it reports a change, write the copy durably and only
+   * then adopt it. One at a time, in call order.
+   */
+  private mutate(change: (draft: StoreData) => boolean): Promise<boolean> {
+    if (this.closed) return Promise.reject(new PinauthError('STORE_IO', `token store ${this.path} is closed`));
+    const run = async (): Promise<boolean> => {
+      const draft = structuredClone(this.db.data);
+      if (!change(draft)) return false;
+      const before = this.db.data;
+      this.db.data = draft;
+      try {
+        await this.db.write();
+      } catch (e) {
+        this.db.data = before;
+        throw e;
+      }
+      return true;
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+}
+
+export type SnapshotState = 'missing' | 'ok' | 'corrupt' | 'unreadable';
+
+/** The document (when state is 'ok', else an empty one; holds token secrets: never print them) and what was found. */
+export interface StoreSnapshot extends StoreData {
+  path: string;
+  state: SnapshotState;
+  /** Why it is corrupt or unreadable. */
+  reason?: string;
+  /** File mode bits (e.g. 0o600) when the file exists. */
+  mode?: number;
+  /** Files kept aside by earlier recoveries (`tokens.json.corrupt-...`). */
+  corruptFiles: string[];
+}
+
+/** Read-only look at the store for `pinauthd status`: never writes, repairs or moves anything. */
+export async function readStoreSnapshot(file: string): Promise<StoreSnapshot> {
+  const abs = path.resolve(file);
+  const base = path.basename(abs);
+  const corruptFiles = await readdir(path.dirname(abs)).then(
+    (names) => names.filter((n) => n.startsWith(`${base}.corrupt-`)).sort().map((n) => path.join(path.dirname(abs), n)),
+    () => [] as string[],
+  );
+  const snap: StoreSnapshot = { ...emptyStoreData(), path: abs, state: 'missing', corruptFiles };
+  try {
+    snap.mode = (await stat(abs)).mode & 0o7777;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return snap;
+    return { ...snap, state: 'unreadable', reason: (e as NodeJS.ErrnoException).code ?? 'error' };
+  }
+  let raw: unknown;
+  try {
+    raw = await new DurableFile<unknown>(abs).read();
+  } catch (e) {
+    if (isPinauthError(e, 'STORE_CORRUPT')) return { ...snap, state: 'corrupt', reason: 'not valid JSON' };
+    return { ...snap, state: 'unreadable', reason: isPinauthError(e) ? e.message : String(e) };
+  }
+  const problem = raw === null ? 'the document is null' : storeShapeProblem(raw);
+  if (problem !== null) return { ...snap, state: 'corrupt', reason: problem };
+  const data = raw as StoreData;
+  return { ...snap, state: 'ok', accounts: data.accounts, pending: data.pending };
+}

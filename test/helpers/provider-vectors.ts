@@ -1,0 +1,37 @@
+/** Loads the shared published OAuth 1.0a vectors (../shared/vectors/oauth1.json), as given. */
+import { readFileSync } from 'node:fs';
+
+export interface SignatureVector {
+  source: string;
+  method: string;
+  url: string;
+  params?: Record<string, string>;
+  query?: Record<string, string>;
+  body?: Record<string, string>;
+  oauth: Record<string, string>;
+  consumer_secret: string;
+  token_secret: string;
+  base_string?: string;
+  signature: string;
+}
+
+export interface Vectors {
+  signatures: SignatureVector[];
+  base_strings: { source: string; method: string; url: string; body: string; oauth: Record<string, string>; base_string: string }[];
+  plaintext: { consumer_secret: string; token_secret: string; signature: string }[];
+  percent_encoding: { cases: [string, string][] };
+  methods_over_one_base_string: {
+    base_string: string;
+    consumer_secret: string;
+    token_secret: string;
+    'HMAC-SHA1': string;
+    'HMAC-SHA256': string;
+    PLAINTEXT: string;
+  };
+  provider_replies: { request_token: string; access_token: string };
+}
+
+export function loadVectors(): Vectors {
+  const file = new URL('../../../shared/vectors/oauth1.json', import.meta.url);
+  return JSON.parse(readFileSync(file, 'utf8')) as Vectors;
+}

@@ -1,0 +1,246 @@
+/**
+ * Integration harness: the real daemon as a child process (dist/src/cli.js, as systemd
+ * runs it), the firmware simulator on a real PTY (socat) or TCP, and the local provider on
+ * 127.0.0.1. Tests drive the keypad through the simulator and read its screen, exactly as a
+ * person would with hardware.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SimDevice, type SimProfile } from '../../firmware-sim/device.js';
+import { startPtySim, type PtySim } from '../../firmware-sim/pty.js';
+import { startTcpSim, type TcpSim } from '../../firmware-sim/tcp.js';
+import { startLocalProvider, type LocalProvider, type LocalProviderOptions } from '../../local-provider/provider.js';
+import { askDaemon, controlSocketPath } from '../../src/daemon/control.js';
+import type { DaemonStatus } from '../../src/daemon/daemon.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = path.join(ROOT, 'dist/src/cli.js');
+export const DEMO_KEY = 'pinauthd-demo-key';
+export const DEMO_SECRET = 'pinauthd-demo-secret';
+
+export interface StackOptions {
+  profile?: SimProfile;
+  keypadMode?: 'keys' | 'line';
+  transport?: 'pty' | 'tcp';
+  provider?: Partial<LocalProviderOptions>;
+  /** Change the config file before it is written. */
+  config?: (cfg: Record<string, any>) => void;
+  logLevel?: string;
+}
+
+export type LogLine = Record<string, unknown> & { msg?: string; level?: number };
+
+export class DaemonProcess {
+  readonly child: ChildProcess;
+  readonly lines: string[] = [];
+  readonly stderr: string[] = [];
+  readonly exited: Promise<number | null>;
+  private waiters: Array<() => void> = [];
+
+  constructor(args: string[], env: NodeJS.ProcessEnv) {
+    this.child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let buf = '';
+    this.child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      buf += c;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        this.lines.push(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+      this.notify();
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (c: string) => {
+      this.stderr.push(c);
+      this.notify();
+    });
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+  }
+
+  private notify(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  get logs(): LogLine[] {
+    const out: LogLine[] = [];
+    for (const l of this.lines) {
+      try {
+        out.push(JSON.parse(l) as LogLine);
+      } catch {
+        /* not a log line */
+      }
+    }
+    return out;
+  }
+
+  /** All output, for secret scans. */
+  get output(): string {
+    return this.lines.join('\n') + '\n' + this.stderr.join('');
+  }
+
+  async waitForLog(pred: (l: LogLine) => boolean, timeoutMs = 15_000, what = 'log line'): Promise<LogLine> {
+    return waitFor(() => this.logs.find(pred), (f) => this.waiters.push(f), timeoutMs, () => `${what}; output so far:\n${this.output.slice(-3000)}`);
+  }
+
+  /** Resolves when the daemon has logged entering `state` at least `count` times. */
+  waitForState(state: string, timeoutMs = 15_000, count = 1): Promise<LogLine> {
+    return this.waitForLog(
+      (l) => l.msg === `state ${state}` && this.logs.filter((x) => x.msg === `state ${state}`).length >= count,
+      timeoutMs,
+      `state ${state}`,
+    );
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+function waitFor<T>(check: () => T | undefined | false, subscribe: (f: () => void) => void, timeoutMs: number, describe: () => string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const err = new Error('timed out waiting for');
+    let done = false;
+    const timer = setTimeout(() => {
+      done = true;
+      err.message = `timed out waiting for ${describe()}`;
+      reject(err);
+    }, timeoutMs);
+    const attempt = () => {
+      if (done) return;
+      const v = check();
+      if (v) {
+        done = true;
+        clearTimeout(timer);
+        resolve(v);
+      } else subscribe(attempt);
+    };
+    attempt();
+  });
+}
+
+export class Stack {
+  readonly daemons: DaemonProcess[] = [];
+  private constructor(
+    readonly dir: string,
+    readonly provider: LocalProvider,
+    readonly sim: SimDevice,
+    readonly link: PtySim | TcpSim,
+    readonly configPath: string,
+    readonly storePath: string,
+    readonly fileConfig: Record<string, any>,
+    private readonly logLevel: string,
+  ) {}
+
+  static async start(opts: StackOptions = {}): Promise<Stack> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pinauthd-it-'));
+    const provider = await startLocalProvider({ host: '127.0.0.1', port: 0, ...opts.provider });
+    const sim = new SimDevice({ profile: opts.profile ?? 'lcd20x4', keypadMode: opts.keypadMode ?? 'keys', delimiter: 'LF' });
+    const link = opts.transport === 'tcp' ? await startTcpSim({ device: sim }) : await startPtySim({ device: sim, dir });
+    const port = 'hostPath' in link ? link.hostPath : link.url;
+    const storePath = path.join(dir, 'state', 'tokens.json');
+    const text = opts.profile === 'text';
+    const cfg: Record<string, any> = {
+      provider: { preset: 'local', baseUrl: provider.url, timeoutMs: 3000 },
+      credentials: { consumerKey: DEMO_KEY, consumerSecret: DEMO_SECRET },
+      store: { path: storePath },
+      display: { driver: text ? 'text' : 'pinpad', port, cols: 40, rows: 4 },
+      keypad: { mode: opts.keypadMode ?? (text ? 'line' : 'keys') },
+      daemon: { backoff: { initialMs: 200, maxMs: 1000 }, reconnect: { initialMs: 50, maxMs: 300 } },
+    };
+    opts.config?.(cfg);
+    const configPath = path.join(dir, 'config.json');
+    await writeFile(configPath, JSON.stringify(cfg, null, 2));
+    return new Stack(dir, provider, sim, link, configPath, storePath, cfg, opts.logLevel ?? 'debug');
+  }
+
+  async rewriteConfig(change: (cfg: Record<string, any>) => void): Promise<void> {
+    change(this.fileConfig);
+    await writeFile(this.configPath, JSON.stringify(this.fileConfig, null, 2));
+  }
+
+  env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    const { PINAUTHD_CONSUMER_KEY, PINAUTHD_CONSUMER_SECRET, CREDENTIALS_DIRECTORY, NOTIFY_SOCKET, ...rest } = process.env;
+    void PINAUTHD_CONSUMER_KEY, PINAUTHD_CONSUMER_SECRET, CREDENTIALS_DIRECTORY, NOTIFY_SOCKET;
+    return { ...rest, PINAUTHD_LOG_LEVEL: this.logLevel, ...extra };
+  }
+
+  spawn(args: string[] = ['run'], env: NodeJS.ProcessEnv = {}): DaemonProcess {
+    const d = new DaemonProcess([...args, '--config', this.configPath], this.env(env));
+    this.daemons.push(d);
+    return d;
+  }
+
+  /** Run a short CLI command to completion. */
+  async cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const d = this.spawn(args, env);
+    const code = await d.exited;
+    return { code, stdout: d.lines.join('\n'), stderr: d.stderr.join('') };
+  }
+
+  screen(): string[] {
+    return this.sim.screenText();
+  }
+
+  screenString(): string {
+    return this.screen().join('\n');
+  }
+
+  waitForScreen(pred: (rows: string[]) => boolean, timeoutMs = 15_000, what = 'screen'): Promise<string[]> {
+    return waitFor(
+      () => (pred(this.screen()) ? this.screen() : undefined),
+      (f) => {
+        const on = () => {
+          this.sim.off('screen', on);
+          f();
+        };
+        this.sim.on('screen', on);
+      },
+      timeoutMs,
+      () => `${what}; screen is:\n${this.screenString()}`,
+    );
+  }
+
+  waitForText(text: string | RegExp, timeoutMs = 15_000): Promise<string[]> {
+    const match = (s: string) => (typeof text === 'string' ? s.includes(text) : text.test(s));
+    return this.waitForScreen((rows) => match(rows.join('\n')), timeoutMs, `screen showing ${String(text)}`);
+  }
+
+  /** The running daemon's status over its control socket. */
+  async status(): Promise<DaemonStatus | null> {
+    const r = await askDaemon(controlSocketPath(this.storePath), 'status');
+    return r?.ok ? (r.result as DaemonStatus) : null;
+  }
+
+  /** The request token the daemon is waiting on, from its status. */
+  async pendingToken(timeoutMs = 15_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const st = await this.status();
+      const url = st?.state === 'awaiting_pin' ? st.pending?.authorizeUrl : undefined;
+      if (url) return new URL(url).searchParams.get('oauth_token')!;
+      if (Date.now() > deadline) throw new Error(`no pending authorization; status: ${JSON.stringify(st)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Play the person: approve on the provider, return the PIN. */
+  async approve(): Promise<string> {
+    return this.provider.approve(await this.pendingToken());
+  }
+
+  async readStore(): Promise<any> {
+    return JSON.parse(await readFile(this.storePath, 'utf8'));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.daemons.map((d) => d.stop('SIGKILL')));
+    await this.link.close();
+    await this.provider.close();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,122 @@
+import { afterEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Socket } from 'node:net';
+import pino from 'pino';
+import { DeviceSession } from '../../src/device/session.js';
+import type { DisplayConfig, KeypadConfig } from '../../src/config/types.js';
+import type { KeypadEvent } from '../../src/device/types.js';
+import { isPinauthError } from '../../src/errors.js';
+import { MockBinding, SERIAL_9600, trackingBinding, unplug, until } from '../helpers/transport-mock.js';
+
+const logger = pino({ level: 'silent' });
+afterEach(() => MockBinding.reset());
+
+const display = (port: string): DisplayConfig => ({ driver: 'pinpad', port, cols: 16, rows: 2, serial: SERIAL_9600 });
+const keypad: KeypadConfig = { port: null, mode: 'keys', delimiter: 'LF', autoSubmit: true, maxLineBytes: 64, serial: SERIAL_9600 };
+const reconnect = { initialMs: 1, maxMs: 8 };
+const VIEW = { state: 'idle', title: 'Hello', lines: ['world'] };
+
+test('one port: HELLO goes to the display, keys to the keypad; unplug -> reconnect -> full redraw', async () => {
+  MockBinding.createPort('/dev/ttySESS', { record: true });
+  const tb = trackingBinding();
+  const session = new DeviceSession({ display: display('/dev/ttySESS'), keypad, pin: { digits: 7 }, logger, binding: tb.binding, reconnect });
+  const keys: KeypadEvent[] = [];
+  const outages: Error[] = [];
+  session.on('key', (k) => keys.push(k));
+  session.on('disconnected', (e) => outages.push(e));
+  try {
+    const connected = once(session, 'connected');
+    await session.start();
+    await connected;
+    assert.equal(session.connected, true);
+    await session.show(VIEW);
+    const first = tb.last();
+    first.emitData('HELLO pinpad/1 kind=lcd cols=16 rows=2 fw=t\n#\n');
+    await until(() => keys.length > 0 && session.info.firmware === 't', 'key and HELLO');
+    assert.deepEqual(keys, [{ type: 'page', delta: 1 }]);
+    await until(() => first.recording.toString().endsWith('ROW 0 Hello\nROW 1 world\n'), 'redraw after HELLO');
+
+    const back = once(session, 'connected');
+    unplug(first);
+    await back;
+    assert.equal(outages.length, 1);
+    assert.ok(isPinauthError(outages[0], 'DEVICE_DISCONNECTED'));
+    const second = tb.last();
+    assert.notEqual(second, first);
+    await until(() => second.recording.toString() === '?\nCLR\nROW 0 Hello\nROW 1 world\n', 'full redraw after reopen');
+  } finally {
+    await session.stop();
+    await session.stop();
+  }
+  assert.equal(session.connected, false);
+});
+
+test('device missing at start: no throw, one outage event, connects when it appears', async () => {
+  const tb = trackingBinding();
+  const session = new DeviceSession({ display: display('/dev/ttyLATE'), keypad, pin: { digits: 7 }, logger, binding: tb.binding, reconnect });
+  const outages: Error[] = [];
+  session.on('disconnected', (e) => outages.push(e));
+  try {
+    await session.start();
+    assert.equal(session.connected, false);
+    assert.ok(isPinauthError(outages[0], 'DEVICE_NOT_FOUND'));
+    await session.show(VIEW); // kept for when the device appears
+    // Let several retries fail: still a single outage event.
+    await until(() => tb.attempts() >= 4, 'retries', 10_000_000);
+    MockBinding.createPort('/dev/ttyLATE', { record: true });
+    await once(session, 'connected');
+    assert.equal(outages.length, 1);
+    await until(() => tb.last().recording.toString().includes('ROW 1 world'), 'last view drawn');
+  } finally {
+    await session.stop();
+  }
+});
+
+test('two ports over TCP: a bridge that drops and comes back', async () => {
+  const sockets: Socket[] = [];
+  const server = createServer((s) => sockets.push(s));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  MockBinding.createPort('/dev/ttyDISP', { record: true });
+  const tb = trackingBinding();
+  const session = new DeviceSession({
+    display: { ...display('/dev/ttyDISP'), driver: 'text' },
+    keypad: { ...keypad, port: `tcp://127.0.0.1:${port}`, mode: 'line' },
+    pin: { digits: 7 },
+    logger,
+    binding: tb.binding,
+    reconnect,
+  });
+  const keys: KeypadEvent[] = [];
+  session.on('key', (k) => keys.push(k));
+  session.setKeypadContext({ kind: 'pin', digits: 7 });
+  try {
+    const connected = once(session, 'connected');
+    await session.start();
+    await connected;
+    await until(() => sockets.length === 1, 'bridge accepted');
+    sockets[0]!.write('123-4567\n');
+    await until(() => keys.length === 1, 'pin');
+    assert.deepEqual(keys[0], { type: 'pin', pin: '1234567' });
+
+    const outage = once(session, 'disconnected');
+    const back = once(session, 'connected');
+    sockets[0]!.destroy();
+    const [err] = await outage;
+    assert.ok(isPinauthError(err, 'DEVICE_DISCONNECTED'));
+    await back;
+    await until(() => sockets.length === 2, 'bridge accepted again');
+    // A partial line before the drop never becomes a PIN; the new connection starts clean.
+    sockets[1]!.write('7654321\n');
+    await until(() => keys.length === 2, 'second pin');
+    assert.deepEqual(keys[1], { type: 'pin', pin: '7654321' });
+    // The display port was never touched by the keypad outage: text frames only.
+    await session.show(VIEW);
+    await until(() => tb.last().recording.toString().includes('Hello\r\nworld\r\n'), 'text frame');
+  } finally {
+    await session.stop();
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});

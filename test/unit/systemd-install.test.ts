@@ -1,0 +1,104 @@
+/**
+ * systemd/install.sh into a temp root (--root, --no-npm): modes, idempotence, secrets.
+ * The script is copied into a fake checkout so that it finds a "built" dist/ there.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const SECRET = 'canary-consumer-secret-5f1e';
+
+function fakeCheckout(): string {
+  const src = mkdtempSync(join(tmpdir(), 'pinauthd-install-src-'));
+  cpSync(join(repo, 'systemd'), join(src, 'systemd'), { recursive: true });
+  for (const f of ['package.json', 'package-lock.json']) cpSync(join(repo, f), join(src, f));
+  mkdirSync(join(src, 'dist/src'), { recursive: true });
+  writeFileSync(join(src, 'dist/src/cli.js'), '// built\n');
+  mkdirSync(join(src, 'config/presets'), { recursive: true });
+  writeFileSync(join(src, 'config/presets/twitter.json'), '{}\n');
+  writeFileSync(join(src, 'config/pinauthd.example.json'), '{"example":true}\n');
+  return src;
+}
+
+function install(src: string, args: string[], stdin: string): Promise<{ code: number | null; out: string }> {
+  const child = spawn('bash', [join(src, 'systemd/install.sh'), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdin.end(stdin);
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out })));
+}
+
+const mode = (p: string): number => statSync(p).mode & 0o777;
+
+test('install.sh --dry-run changes nothing and reads no secrets', async (t) => {
+  const src = fakeCheckout();
+  const root = join(mkdtempSync(join(tmpdir(), 'pinauthd-install-root-')), 'r');
+  t.after(() => rmSync(src, { recursive: true, force: true }));
+  const { code, out } = await install(src, ['--dry-run', '--no-npm', '--root', root], `key\n${SECRET}\n`);
+  assert.equal(code, 0, out);
+  assert.ok(!existsSync(root), 'dry run created files');
+  assert.match(out, /would run: install -m 0644 .*pinauthd\.service/);
+  assert.ok(!out.includes(SECRET));
+});
+
+test('install.sh installs with safe modes, is idempotent and never overwrites config or credentials', async (t) => {
+  const src = fakeCheckout();
+  const root = mkdtempSync(join(tmpdir(), 'pinauthd-install-root-'));
+  t.after(() => {
+    rmSync(src, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
+  });
+  const first = await install(src, ['--no-npm', '--root', root], `my-key\n${SECRET}\n`);
+  assert.equal(first.code, 0, first.out);
+  assert.ok(!first.out.includes(SECRET), 'the secret was echoed');
+
+  const etc = join(root, 'etc/pinauthd');
+  assert.equal(readFileSync(join(etc, 'consumer_secret'), 'utf8'), SECRET);
+  assert.equal(readFileSync(join(etc, 'consumer_key'), 'utf8'), 'my-key');
+  assert.equal(mode(join(etc, 'consumer_secret')), 0o600);
+  assert.equal(mode(join(etc, 'consumer_key')), 0o600);
+  assert.equal(readFileSync(join(etc, 'config.json'), 'utf8'), '{"example":true}\n');
+  assert.equal(mode(join(etc, 'config.json')), 0o644);
+  assert.ok(existsSync(join(root, 'opt/pinauthd/dist/src/cli.js')));
+  assert.ok(existsSync(join(root, 'opt/pinauthd/config/presets/twitter.json')));
+  for (const f of ['etc/systemd/system/pinauthd.service', 'etc/udev/rules.d/99-pinauthd.rules', 'etc/modules-load.d/pinauthd.conf']) {
+    assert.equal(mode(join(root, f)), 0o644, f);
+  }
+  assert.match(readFileSync(join(root, 'etc/systemd/system/pinauthd.service'), 'utf8'), /^ExecStart=\S*node --max-old-space-size=\d+ \/opt\/pinauthd\/dist\/src\/cli\.js run$/m);
+
+  writeFileSync(join(etc, 'config.json'), '{"edited":true}\n');
+  writeFileSync(join(src, 'dist/src/cli.js'), '// rebuilt\n');
+  const second = await install(src, ['--no-npm', '--root', root], '');
+  assert.equal(second.code, 0, second.out);
+  assert.equal(readFileSync(join(etc, 'config.json'), 'utf8'), '{"edited":true}\n');
+  assert.equal(readFileSync(join(etc, 'consumer_secret'), 'utf8'), SECRET);
+  assert.equal(readFileSync(join(root, 'opt/pinauthd/dist/src/cli.js'), 'utf8'), '// rebuilt\n');
+});
+
+test('install.sh refuses an empty secret', async (t) => {
+  const src = fakeCheckout();
+  const root = mkdtempSync(join(tmpdir(), 'pinauthd-install-root-'));
+  t.after(() => {
+    rmSync(src, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
+  });
+  const { code, out } = await install(src, ['--no-npm', '--root', root], 'only-a-key\n');
+  assert.notEqual(code, 0);
+  assert.match(out, /consumer_secret is empty/);
+  assert.ok(!existsSync(join(root, 'etc/pinauthd/consumer_secret')));
+});
+
+test('install.sh without a build says to build first', async (t) => {
+  const src = fakeCheckout();
+  rmSync(join(src, 'dist'), { recursive: true });
+  t.after(() => rmSync(src, { recursive: true, force: true }));
+  const { code, out } = await install(src, ['--dry-run', '--no-npm', '--root', join(src, 'r')], '');
+  assert.notEqual(code, 0);
+  assert.match(out, /npm run build/);
+});
