@@ -328,7 +328,7 @@ function resolveDevices(fc: FileConfig, problems: string[]): { display: DisplayC
     mode: k.mode ?? (driver === 'pinpad' ? 'keys' : 'line'),
     delimiter: k.delimiter ?? 'LF',
     autoSubmit: k.autoSubmit ?? true,
-    maxLineBytes: k.maxLineBytes ?? 64,
+    maxLineBytes: k.maxLineBytes ?? 128,
     serial: { ...base, ...k.serial },
   };
   return { display, keypad };

@@ -177,7 +177,7 @@ export const configSchema = {
         mode: { enum: ['line', 'keys'] },
         delimiter: { enum: ['LF', 'CR', 'CRLF'], default: 'LF' },
         autoSubmit: { type: 'boolean', default: true },
-        maxLineBytes: { type: 'integer', minimum: 8, maximum: 1024, default: 64 },
+        maxLineBytes: { type: 'integer', minimum: 32, maximum: 1024, default: 128 },
         serial: serialSchema,
       },
     },

@@ -104,6 +104,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   /** Store writes in flight: stop() lets them finish. */
   private readonly writes = new Set<Promise<unknown>>();
   private stopping: Promise<void> | null = null;
+  /** The last frame sent to the display (settles when the device has it). */
+  private rendering: Promise<void> = Promise.resolve();
 
   constructor(opts: DaemonOptions) {
     super();
@@ -265,7 +267,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
       case 'authorized':
         if (this.exitWhenAuthorized && this.stopping === null) {
-          this.emit('done', s.account);
+          // Let the person see "Authorized as @name" before the port closes.
+          void this.rendering.then(() => this.emit('done', s.account));
           return;
         }
         this.schedule(s.verifyAt);
@@ -395,7 +398,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   private render(): void {
     const view = viewFor(this.current, { pinDigits: this.cfg.provider.pin.digits, entered: this.entered });
-    this.device.show(view).catch((e: unknown) => this.log.debug({ err: toPinauthError(e).toLog() }, 'display write failed'));
+    this.rendering = this.device.show(view).catch((e: unknown) => this.log.debug({ err: toPinauthError(e).toLog() }, 'display write failed'));
   }
 
   private statusLine(): string {

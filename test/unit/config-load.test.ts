@@ -320,7 +320,7 @@ describe('defaults', () => {
     const cfg = resolveConfig(base, { env: ENV });
     const serial = { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, flowControl: 'none' };
     assert.deepEqual(cfg.display, { driver: 'pinpad', port: '/dev/serial/by-id/usb-pico-if00', cols: 16, rows: 2, serial });
-    assert.deepEqual(cfg.keypad, { port: null, mode: 'keys', delimiter: 'LF', autoSubmit: true, maxLineBytes: 64, serial });
+    assert.deepEqual(cfg.keypad, { port: null, mode: 'keys', delimiter: 'LF', autoSubmit: true, maxLineBytes: 128, serial });
     assert.deepEqual(cfg.daemon, {
       verifyIntervalSec: 86400,
       verifyOnStart: true,
