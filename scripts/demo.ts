@@ -125,6 +125,16 @@ async function main(): Promise<number> {
   };
 
   if (interactive) {
+    // The display pages the URL; a person at this machine can also click it here.
+    const socket = controlSocketPath(storePath);
+    const poll = setInterval(() => {
+      void askDaemon(socket, 'status', 500).then((r) => {
+        const st = r?.result as DaemonStatus | undefined;
+        header[3] = st?.pending ? `authorize URL: ${st.pending.authorizeUrl}` : '';
+      });
+    }, 1000);
+    poll.unref();
+    header.push('');
     return new Promise<number>((resolve) => {
       let stop = () => undefined as void;
       const finish = () => {

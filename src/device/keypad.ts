@@ -50,7 +50,9 @@ class KeypadImpl extends EventEmitter<KeypadEvents> implements Keypad {
   }
 
   reset(): void {
+    const had = this.#entry.length > 0;
     this.#entry = '';
+    if (had && this.#context.kind === 'pin') this.#emitKey({ type: 'entry', entered: '' });
   }
 
   line(text: string): void {

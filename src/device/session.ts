@@ -69,6 +69,10 @@ export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
   #started = false;
   #stopped = false;
   #wasConnected = false;
+  /** Ignored input since the last summary in the log, by reason. */
+  readonly #noise = new Map<string, number>();
+  #noiseTimer: NodeJS.Timeout | null = null;
+  #noiseLoggedAt = 0;
 
   constructor(opts: DeviceSessionOptions) {
     super();
@@ -107,6 +111,29 @@ export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
     this.keypad = createKeypad({ mode: opts.keypad.mode, pin: opts.pin, autoSubmit: opts.keypad.autoSubmit });
     this.keypad.on('key', (e) => this.emit('key', e));
     this.keypad.on('noise', (n) => this.emit('noise', n));
+    this.on('noise', (n) => this.#countNoise(n.reason, n.count));
+  }
+
+  /**
+   * Ignored keypad input is summed up in one warning (a wrong baud rate or delimiter shows
+   * as a stream of it): the first a second after it starts, then at most once a minute.
+   */
+  #countNoise(reason: string, count: number): void {
+    this.#noise.set(reason, (this.#noise.get(reason) ?? 0) + count);
+    if (this.#noiseTimer || this.#stopped) return;
+    const sinceLast = Date.now() - this.#noiseLoggedAt;
+    this.#noiseTimer = setTimeout(() => this.#flushNoise(), sinceLast < 60_000 ? 60_000 - sinceLast : 1000);
+    this.#noiseTimer.unref();
+  }
+
+  #flushNoise(): void {
+    this.#noiseTimer = null;
+    if (this.#noise.size === 0) return;
+    const reasons = Object.fromEntries(this.#noise);
+    const total = [...this.#noise.values()].reduce((a, b) => a + b, 0);
+    this.#noise.clear();
+    this.#noiseLoggedAt = Date.now();
+    this.#logger.warn({ ignored: total, reasons }, 'keypad input ignored (wrong baud rate or delimiter if it keeps coming)');
   }
 
   /** Every port open. */
@@ -144,6 +171,8 @@ export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#setTicker(null);
+    if (this.#noiseTimer) clearTimeout(this.#noiseTimer);
+    this.#noiseTimer = null;
     await Promise.all(
       this.#links.map(async (l) => {
         if (l.timer) clearTimeout(l.timer);
@@ -201,6 +230,7 @@ export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
       link.transport = null;
       link.splitter = null;
       link.connected = false;
+      if (link.carriesDisplay && this.display instanceof PinpadDisplay) this.display.disconnected();
       if (this.#stopped || err === null) return;
       this.#outage(link, toPinauthError(err));
     });
@@ -208,6 +238,8 @@ export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
     else this.#logger.info({ port: transport.description }, `${link.name} open`);
     link.inOutage = false;
     link.lastErrorCode = null;
+    // A half-typed entry does not survive an outage (the keypad may have been power-cycled
+    // with the display); reset() clears the echo too, so the screen shows what is held.
     if (link.carriesKeypad) this.keypad.reset();
     if (link.carriesDisplay) {
       if (this.display instanceof PinpadDisplay) void this.display.hello();

@@ -84,7 +84,10 @@ export interface Keypad extends EventEmitter<KeypadEvents> {
   line(text: string): void;
   /** The daemon's state decides what keys mean (paging, PIN entry, reauth confirm). */
   setContext(context: KeypadContext): void;
-  /** Drop any partial entry (e.g. after a reconnect or a state change). */
+  /**
+   * Drop any partial entry (after a reconnect). While a PIN is being entered, an 'entry'
+   * event with '' follows, so the echo on the display matches what the keypad holds.
+   */
   reset(): void;
   /** Total noise seen. */
   readonly noiseCount: number;

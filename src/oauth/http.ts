@@ -4,10 +4,10 @@
  * reply size read from the stream, and errors that say whether the request may have reached
  * the provider (which decides whether a used-once PIN may be lost).
  *
- * node-fetch is imported lazily so daemon start-up does not pay for it.
+ * node-fetch and node:https (with TLS) are imported lazily, so daemon start-up pays for
+ * neither before the first request.
  */
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { PinauthError, type ErrorCode, type PinauthErrorOptions } from '../errors.js';
 import type { HeaderSource } from './provider-errors.js';
@@ -19,7 +19,7 @@ export interface FetchInit {
   body?: string;
   signal: AbortSignal;
   redirect: 'manual';
-  /** node-fetch's agent option; other fetch implementations may ignore it. */
+  /** node-fetch's agent option (the tracking agent); other fetch implementations may ignore it. */
   agent?: http.Agent;
 }
 
@@ -72,6 +72,15 @@ export class OAuthTransportError extends PinauthError {
   }
 }
 
+// node:https pulls in tls: loaded with the first request that needs it, not at start-up.
+let httpModule: typeof import('node:http') | undefined;
+let httpsModule: typeof import('node:https') | undefined;
+async function loadHttp(secure: boolean): Promise<typeof import('node:http') | typeof import('node:https')> {
+  if (secure) return (httpsModule ??= await import('node:https'));
+  return (httpModule ??= await import('node:http'));
+}
+
+// node-fetch (the design card's HTTP client) is loaded with the first request, not at start-up.
 let cachedFetch: FetchLike | undefined;
 async function defaultFetch(): Promise<FetchLike> {
   if (!cachedFetch) {
@@ -93,9 +102,9 @@ interface Tracker {
 }
 
 /** A one-shot agent that tells whether the connection came up before the failure. */
-function trackingAgent(secure: boolean): Tracker {
+function trackingAgent(secure: boolean, lib: typeof import('node:http') | typeof import('node:https')): Tracker {
   const tracker: Tracker = { agent: undefined as unknown as http.Agent, used: false, connected: false };
-  const Base = secure ? https.Agent : http.Agent;
+  const Base = lib.Agent;
   const agent = new Base({ keepAlive: false });
   const original = agent.createConnection.bind(agent) as (o: unknown, cb?: unknown) => Duplex | null | undefined;
   agent.createConnection = ((options: unknown, cb?: unknown) => {
@@ -143,7 +152,8 @@ export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<
   const url = checkUrlPolicy(req.url, opts.allowHttpLoopback);
   const where = `${url.host}${url.pathname}`;
   const fetch = opts.fetch ?? (await defaultFetch());
-  const tracker = trackingAgent(url.protocol === 'https:');
+  const secure = url.protocol === 'https:';
+  const tracker = trackingAgent(secure, await loadHttp(secure));
   const timeout = AbortSignal.timeout(opts.timeoutMs);
   const cap = new AbortController();
   const signal = AbortSignal.any([timeout, cap.signal]);

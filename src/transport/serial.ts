@@ -8,7 +8,7 @@
  * and the path disappearing counts as an unplug too.
  */
 import { EventEmitter } from 'node:events';
-import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, realpathSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { SerialPort } from 'serialport';
@@ -41,6 +41,12 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
   /** Set by close(): the next 'close' is one we asked for. */
   #closing = false;
   #closed: Promise<void> | null = null;
+  /**
+   * Writes in flight on this port. After an unplug serialport may never call back a write
+   * or a drain on the dead port; whoever waits on one (the display's write queue) would
+   * then wait forever, also after the reconnect. They are failed when the port goes.
+   */
+  readonly #inFlight = new Set<(err: Error) => void>();
 
   constructor(opts: SerialTransportOptions) {
     super();
@@ -84,6 +90,7 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
     });
     this.#port = port;
     this.#closing = false;
+    this.#logger.debug({ port: this.description, device: realpathOrNull(this.#path) }, 'serial port open');
     let resolveClosed!: () => void;
     this.#closed = new Promise((r) => (resolveClosed = r));
     let finished = false;
@@ -92,6 +99,9 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
       finished = true;
       this.#stopWatching();
       this.#port = null;
+      const gone = err ?? new PinauthError('DEVICE_DISCONNECTED', `${this.description} closed`);
+      for (const fail of [...this.#inFlight]) fail(gone);
+      this.#inFlight.clear();
       resolveClosed();
       this.emit('close', err);
     };
@@ -115,10 +125,19 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
     if (!port || !port.isOpen || this.#closing) {
       return Promise.reject(new PinauthError('DEVICE_DISCONNECTED', `${this.description} is not open`));
     }
-    return new Promise((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (err?: Error): void => {
+        if (settled) return;
+        settled = true;
+        this.#inFlight.delete(settle);
+        if (err) reject(err);
+        else resolve();
+      };
+      this.#inFlight.add(settle);
       port.write(data, (err) => {
-        if (err) return reject(disconnectedError(this.description, err));
-        port.drain((err2) => (err2 ? reject(disconnectedError(this.description, err2)) : resolve()));
+        if (err) return settle(disconnectedError(this.description, err));
+        port.drain((err2) => settle(err2 ? disconnectedError(this.description, err2) : undefined));
       });
     });
   }
@@ -155,6 +174,15 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
   #stopWatching(): void {
     this.#watcher?.close();
     this.#watcher = null;
+  }
+}
+
+/** Where a stable name (/dev/serial/by-id/...) points now, for the log. */
+function realpathOrNull(path: string): string | null {
+  try {
+    return realpathSync(path);
+  } catch {
+    return null;
   }
 }
 

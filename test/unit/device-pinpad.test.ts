@@ -122,3 +122,34 @@ test('graphic display with bitmap: QR of the URL on page 0 that decodes, text be
   assert.match(text, /^CLR\nROW 0 Open on phone: +2\/\d\nROW 1 api\.x\.com\/oauth\/autho\n/);
   await t.close();
 });
+
+test('nothing is drawn between ? and the HELLO; a device that never answers is drawn after the timeout', async () => {
+  MockBinding.createPort('/dev/ttyQUIET', { record: true });
+  const tb = trackingBinding();
+  const t = new SerialTransport({ path: '/dev/ttyQUIET', serial: SERIAL_9600, logger, binding: tb.binding });
+  await t.open();
+  const display = new PinpadDisplay({ write: (s) => t.write(s), cols: 16, rows: 2, logger, now: () => 0, helloTimeoutMs: 30 });
+  const port = tb.last();
+  await display.hello();
+  await display.show(view());
+  await display.redraw();
+  assert.equal(port.recording.toString(), '?\n', 'no frame for an unknown grid');
+  await until(() => port.recording.toString().includes('ROW 1 api.x.com/oauth/'), 'drawn after the timeout');
+  assert.equal(port.recording.toString().match(/CLR/g)?.length, 1, 'one frame, not one per redraw asked for');
+  await t.close();
+});
+
+test('a screen with a tone beeps once, however often it is re-rendered; the LED follows the screen', async () => {
+  const { t, display, since } = await rig('HELLO pinpad/1 kind=lcd cols=16 rows=2 caps=beep,led fw=sim-1');
+  const wrong = (entered: string): View => ({ ...view(entered), title: 'Wrong PIN', tone: 'error' });
+  await display.show(wrong(''));
+  assert.match(since(), /BEEP ERR\n$/);
+  await display.show(wrong('1'));
+  await display.show(wrong('12'));
+  assert.doesNotMatch(since(), /BEEP/, 'typing on the same screen does not beep again');
+  await display.show(view());
+  assert.match(since(), /LED OFF/, 'a plain screen turns the LED off');
+  await display.show(wrong(''));
+  assert.match(since(), /LED ERR\nBEEP ERR\n$/, 'the same error again, after another screen, beeps again');
+  await t.close();
+});

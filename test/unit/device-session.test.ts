@@ -44,6 +44,9 @@ test('one port: HELLO goes to the display, keys to the keypad; unplug -> reconne
     assert.ok(isPinauthError(outages[0], 'DEVICE_DISCONNECTED'));
     const second = tb.last();
     assert.notEqual(second, first);
+    // Nothing is drawn until the device says who it is (it may be another one now).
+    await until(() => second.recording.toString() === '?\n', 'HELLO asked for');
+    second.emitData('HELLO pinpad/1 kind=lcd cols=16 rows=2 fw=t\n');
     await until(() => second.recording.toString() === '?\nCLR\nROW 0 Hello\nROW 1 world\n', 'full redraw after reopen');
   } finally {
     await session.stop();
@@ -67,6 +70,7 @@ test('device missing at start: no throw, one outage event, connects when it appe
     MockBinding.createPort('/dev/ttyLATE', { record: true });
     await once(session, 'connected');
     assert.equal(outages.length, 1);
+    tb.last().emitData('HELLO pinpad/1 kind=lcd cols=16 rows=2 fw=t\n');
     await until(() => tb.last().recording.toString().includes('ROW 1 world'), 'last view drawn');
   } finally {
     await session.stop();

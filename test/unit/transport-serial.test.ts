@@ -126,3 +126,19 @@ test('a real PTY (socat): killing socat is seen as an unplug', { skip: !existsSy
     if (socat.exitCode === null) socat.kill('SIGKILL');
   }
 });
+
+test('a write the binding never answers is failed by the unplug, not left hanging', async () => {
+  MockBinding.createPort('/dev/ttyHANG', { record: true });
+  const tb = trackingBinding();
+  const t = new SerialTransport({ path: '/dev/ttyHANG', serial: SERIAL_9600, logger, binding: tb.binding });
+  await t.open();
+  const port = tb.last();
+  // A dead port whose write never calls back (bindings-cpp after a USB unplug).
+  port.write = () => new Promise(() => {});
+  let outcome: unknown = 'pending';
+  const pending = t.write('ROW 0 hello\n').then(() => (outcome = 'resolved'), (e: unknown) => (outcome = e));
+  unplug(port);
+  await pending;
+  assert.ok(isPinauthError(outcome, 'DEVICE_DISCONNECTED'), `the write failed with DEVICE_DISCONNECTED, got ${String(outcome)}`);
+  assert.equal(t.isOpen, false);
+});

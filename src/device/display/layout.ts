@@ -112,7 +112,9 @@ export function urlRowsPerPage(view: View, grid: Grid, now: number): number {
 function footerRows(view: View, grid: Grid, now: number): string[] {
   const pin = view.pin ? pinEcho(view.pin.entered, view.pin.digits) : null;
   const left = view.countdown ? formatCountdown(view.countdown.until - now) : null;
-  const countdown = view.countdown && left ? `${view.countdown.label} ${left}` : null;
+  // A narrow column (beside a QR code) gets the time alone rather than a cut-off "15:0".
+  const labelled = view.countdown && left ? `${view.countdown.label} ${left}` : null;
+  const countdown = labelled !== null && labelled.length > grid.cols ? left : labelled;
   if (pin && countdown) {
     const combined = `${pin} ${left}`;
     return combined.length <= grid.cols ? [combined] : [pin, countdown];

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { Display, DisplayInfo, Tone, View } from '../types.js';
-import { layout, toPrintable, wrap, type Frame } from './layout.js';
+import { layout, toPrintable, type Frame } from './layout.js';
 import { bmpBands, qrBitmap, type Bitmap } from './qr.js';
 import { TextDisplay, type DeviceWriter } from './text.js';
 
@@ -31,6 +31,11 @@ export interface PinpadDisplayOptions {
   rows: number;
   logger: Logger;
   now?: () => number;
+  /**
+   * After `?`, how long to wait for the HELLO before drawing with the assumed grid (a
+   * device that never answers still gets a screen). Default 1000 ms.
+   */
+  helloTimeoutMs?: number;
 }
 
 /** Parse a `HELLO pinpad/<n> k=v ...` line; null when it is not one. Out-of-range fields keep the defaults. */
@@ -109,9 +114,16 @@ export class PinpadDisplay implements Display {
   #view: View | null = null;
   #page = 0;
   #model: Model | null = null;
-  #toned: View | null = null;
+  /** What the last view with a tone looked like: the same screen again does not beep again. */
+  #toneKey: string | null = null;
   #led: 'OK' | 'ERR' | 'OFF' | null = null;
   #queue: Promise<void> = Promise.resolve();
+  /** Between `?` and the HELLO (or the timeout): nothing is drawn, the grid is not known yet. */
+  #awaitingHello = false;
+  #helloTimer: NodeJS.Timeout | null = null;
+  readonly #helloTimeoutMs: number;
+  /** A redraw is queued and has not started: another one adds nothing. */
+  #redrawQueued = false;
   #qrCache: { key: string; bitmap: Bitmap | null } | null = null;
 
   constructor(opts: PinpadDisplayOptions) {
@@ -119,15 +131,41 @@ export class PinpadDisplay implements Display {
     this.#write = opts.write;
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
+    this.#helloTimeoutMs = opts.helloTimeoutMs ?? 1000;
   }
 
   get info(): DisplayInfo {
     return this.#fallback?.info ?? this.#info;
   }
 
-  /** Ask the device who it is (after every open). */
+  /**
+   * Ask the device who it is (after every open). Until its HELLO arrives (or the timeout
+   * passes) nothing is drawn: a frame laid out for the configured grid would be wrong on a
+   * device with another one (rows it does not have, rows cut off), and would only be
+   * cleared again by the redraw the HELLO brings.
+   */
   hello(): Promise<void> {
+    this.#awaitingHello = true;
+    if (this.#helloTimer) clearTimeout(this.#helloTimer);
+    this.#helloTimer = setTimeout(() => {
+      this.#helloTimer = null;
+      if (!this.#awaitingHello) return;
+      this.#awaitingHello = false;
+      this.#logger.warn(
+        { cols: this.#info.cols, rows: this.#info.rows },
+        'display did not answer ? with a HELLO: drawing for the configured grid',
+      );
+      void this.redraw();
+    }, this.#helloTimeoutMs);
+    this.#helloTimer.unref();
     return this.#enqueue(async () => this.#send(['?']));
+  }
+
+  /** Stop waiting for a HELLO (the port closed). */
+  #helloDone(): void {
+    this.#awaitingHello = false;
+    if (this.#helloTimer) clearTimeout(this.#helloTimer);
+    this.#helloTimer = null;
   }
 
   /**
@@ -140,6 +178,7 @@ export class PinpadDisplay implements Display {
       return true;
     }
     if (!line.startsWith('HELLO ') && line !== 'HELLO') return false;
+    this.#helloDone();
     const hello = parseHello(line, { cols: this.#info.cols, rows: this.#info.rows }, this.#logger);
     if (!hello) {
       this.#logger.warn({ line: toPrintable(line.slice(0, 80)) }, 'unrecognized HELLO line');
@@ -172,13 +211,16 @@ export class PinpadDisplay implements Display {
 
   show(view: View): Promise<void> {
     if (view !== this.#view && view.url !== this.#view?.url) this.#page = 0;
-    const tone = view !== this.#toned && view.tone ? view.tone : null;
+    // Beep once per screen that asks for it, not on every re-render of the same screen
+    // (the daemon builds a new View for each key echo and after each reconnect).
+    const toneKey = view.tone ? [view.state, view.tone, view.title, ...view.lines].join('\n') : null;
+    const beep = toneKey !== null && toneKey !== this.#toneKey ? view.tone! : null;
+    this.#toneKey = toneKey;
     this.#view = view;
-    if (tone) this.#toned = view;
     if (this.#fallback) return this.#fallback.show(view);
     return this.#enqueue(async () => {
-      await this.#render();
-      if (tone) await this.#sendTone(tone);
+      const drawn = await this.#render();
+      if (beep && drawn) await this.#sendBeep(beep);
     });
   }
 
@@ -191,15 +233,28 @@ export class PinpadDisplay implements Display {
 
   redraw(): Promise<void> {
     if (this.#fallback) return this.#fallback.redraw();
+    // What the device shows is unknown from now on, whether or not we may draw yet.
+    this.#model = null;
+    this.#led = null;
+    if (this.#redrawQueued) return this.#queue;
+    this.#redrawQueued = true;
     return this.#enqueue(async () => {
+      this.#redrawQueued = false;
       this.#model = null;
       this.#led = null;
       await this.#render();
     });
   }
 
-  #enqueue(task: () => Promise<void>): Promise<void> {
-    this.#queue = this.#queue.then(task).catch((err: unknown) => {
+  /** The port closed: whatever comes next starts with a `?` again. */
+  disconnected(): void {
+    this.#helloDone();
+    this.#model = null;
+    this.#led = null;
+  }
+
+  #enqueue(task: () => Promise<unknown>): Promise<void> {
+    this.#queue = this.#queue.then(async () => void (await task())).catch((err: unknown) => {
       // The device went away mid-frame: we no longer know what it shows.
       this.#model = null;
       this.#logger.debug({ err: (err as Error).message }, 'display write failed');
@@ -212,15 +267,8 @@ export class PinpadDisplay implements Display {
     await this.#write(lines.map((l) => l + '\n').join(''));
   }
 
-  async #sendTone(tone: Tone): Promise<void> {
-    const out: string[] = [];
-    if (tone !== 'info' && this.#caps.has('beep')) out.push(tone === 'ok' ? 'BEEP OK' : 'BEEP ERR');
-    if (this.#caps.has('led')) {
-      const led = tone === 'ok' ? 'OK' : tone === 'error' ? 'ERR' : 'OFF';
-      if (led !== this.#led) out.push(`LED ${led}`);
-      this.#led = led;
-    }
-    await this.#send(out);
+  async #sendBeep(tone: Tone): Promise<void> {
+    if (tone !== 'info' && this.#caps.has('beep')) await this.#send([tone === 'ok' ? 'BEEP OK' : 'BEEP ERR']);
   }
 
   /** Page count in QR mode: page 0 is the QR code, the rest the URL as text. */
@@ -253,9 +301,9 @@ export class PinpadDisplay implements Display {
             : { rows: new Array<string>(grid.rows).fill(''), cursor: undefined, page: 0, pages: 0 };
         if (textCols >= 6 && textPages > 0) {
           // Tell the person the URL can also be read as text.
-          const hint = wrap(`#=URL as text 1/${pages}`, textCols);
-          const free = side.rows.lastIndexOf('') ;
-          if (free > 0 && hint.length === 1) side.rows[free] = hint[0]!;
+          const hint = [`#=URL as text 1/${pages}`, `#=URL text 1/${pages}`, `#=text 1/${pages}`].find((h) => h.length <= textCols);
+          const free = side.rows.lastIndexOf('');
+          if (free > 0 && hint) side.rows[free] = hint;
         }
         const y = Math.max(0, Math.floor((px.height - bitmap.height) / 2));
         return {
@@ -283,9 +331,10 @@ export class PinpadDisplay implements Display {
     return this.#qrCache.bitmap;
   }
 
-  async #render(): Promise<void> {
+  /** Bring the device up to date with the current view; false when nothing may be drawn yet. */
+  async #render(): Promise<boolean> {
     const view = this.#view;
-    if (!view) return;
+    if (!view || this.#awaitingHello) return false;
     const plan = await this.#plan(view);
     const out: string[] = [];
     let model = this.#model;
@@ -301,9 +350,16 @@ export class PinpadDisplay implements Display {
       else out.push(`AT ${plan.textCol} ${r} ${row}`);
     });
     if (plan.cursor !== model.cursor) out.push(plan.cursor === 'OFF' ? 'CUR OFF' : `CUR ${plan.cursor}`);
+    // The LED shows the current screen's tone: green, red, or off for a plain screen.
+    if (this.#caps.has('led')) {
+      const led = view.tone === 'ok' ? 'OK' : view.tone === 'error' ? 'ERR' : 'OFF';
+      if (led !== this.#led) out.push(`LED ${led}`);
+      this.#led = led;
+    }
     // Update the model first: if the write fails, #enqueue forgets the model entirely.
     this.#model = { layoutKey: plan.layoutKey, rows: plan.rows.slice(), qrKey: plan.qr?.key ?? null, cursor: plan.cursor };
     await this.#send(out);
+    return true;
   }
 }
 
