@@ -164,6 +164,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       const told = this.notifier?.stopping();
       this.dispatch({ type: 'stop' });
       await Promise.allSettled([...this.writes]);
+      // Let "pinauthd stopped" reach the display rather than leave a URL with a frozen
+      // countdown on it (bounded: a display that does not answer must not hold the stop).
+      await Promise.race([this.rendering, new Promise((r) => setTimeout(r, 300).unref())]);
       await this.device.stop().catch((e: unknown) => this.log.warn({ err: toPinauthError(e).toLog() }, 'device stop failed'));
       await told;
     })();
@@ -287,7 +290,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
             token: rt.token,
             tokenSecret: rt.secret,
             authorizeUrl: rt.authorizeUrl,
-            issuedAt: new Date(rt.issuedAt).toISOString(),
+            // The daemon's own clock: after a restart the machine compares it with the local
+            // clock (rt.issuedAt is in the provider's time when a skew was corrected).
+            issuedAt: new Date(this.now()).toISOString(),
           };
           // Stored before it is shown, so a reboot in the middle of the flow keeps the URL.
           await this.write(this.store.savePending(pending));
@@ -302,7 +307,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       case 'exchanging': {
         const pin = this.pendingPin;
         this.pendingPin = '';
-        void this.run(async () => {
+        // Tracked like a store write: a SIGTERM while the PIN is out waits for the reply (up
+        // to the stop deadline), so a token the provider issued is stored, not lost.
+        void this.write(this.run(async () => {
           const at = await this.oauth.exchange({ token: s.pending.token, secret: s.pending.tokenSecret }, pin);
           const account: Account = {
             provider: this.cfg.provider.name,
@@ -325,7 +332,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
             void this.write(this.store.clearPending());
           }
           if (current()) this.dispatch({ type: 'exchange_failed', error, now: this.now() });
-        });
+        }));
         return;
       }
 

@@ -111,6 +111,11 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     loadConfig({ file: opts.configFile, env: process.env }).then(
       (next) => {
         const c = opts.console ? consoleConfig(next) : next;
+        // Child loggers follow the root's level, so a changed log.level applies at once.
+        if (!(opts.console && !process.env.PINAUTHD_LOG_LEVEL) && logger.level !== c.log.level) {
+          log.info({ from: logger.level, to: c.log.level }, 'log level changed');
+          logger.level = c.log.level;
+        }
         daemon.reload(c, makeOAuthClient(c, logger));
         config = c;
       },
@@ -133,8 +138,28 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   if (opts.once) {
     daemon.once('done', (account) => {
       log.info({ screenName: account.screenName }, 'token stored; exiting (--once)');
-      if (opts.console) process.stdout.write(`\nAuthorized as @${account.screenName}. The token is stored in ${config.store.path}\n`);
+      if (opts.console) process.stdout.write(`The token is stored in ${config.store.path}\n`);
       void daemon.stop().finally(finished);
+    });
+  }
+
+  if (opts.console) {
+    // The terminal is the keypad: at the end of input (Ctrl-D, a closed pipe) nobody can
+    // type a PIN any more, so stop instead of "reconnecting" to a closed stdin forever. A PIN
+    // already sent is still exchanged and stored (stop() waits for it).
+    const startedAt = new Date().toISOString();
+    device.once('disconnected', () => {
+      if (daemon.state.name === 'stopped') return; // --once already finished
+      void daemon.stop().finally(() => {
+        const a = store.account(config.provider.name, config.credentials.consumerKey);
+        if (a && a.createdAt >= startedAt) {
+          process.stdout.write(`\nAuthorized as @${a.screenName}. The token is stored in ${config.store.path}\n`);
+        } else {
+          process.stderr.write('pinauthd: end of input before a PIN was accepted; nothing stored\n');
+          exitCode = 1;
+        }
+        finished();
+      });
     });
   }
 

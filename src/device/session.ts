@@ -11,6 +11,7 @@ import { PinauthError, toPinauthError } from '../errors.js';
 import { createTransport } from '../transport/index.js';
 import type { Transport } from '../transport/types.js';
 import { PinpadDisplay } from './display/pinpad.js';
+import { ConsoleDisplay } from './display/console.js';
 import { TextDisplay, type DeviceWriter } from './display/text.js';
 import { createKeypad } from './keypad.js';
 import { LineSplitter } from './lines.js';
@@ -106,7 +107,9 @@ export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
     this.display =
       opts.display.driver === 'pinpad'
         ? new PinpadDisplay({ write, cols, rows, logger: dlog })
-        : new TextDisplay({ write, cols, rows, logger: dlog });
+        : opts.display.driver === 'console'
+          ? new ConsoleDisplay({ write, cols, logger: dlog })
+          : new TextDisplay({ write, cols, rows, logger: dlog });
 
     this.keypad = createKeypad({ mode: opts.keypad.mode, pin: opts.pin, autoSubmit: opts.keypad.autoSubmit });
     this.keypad.on('key', (e) => this.emit('key', e));

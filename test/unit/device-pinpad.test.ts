@@ -2,7 +2,7 @@ import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import jsQR from 'jsqr';
 import pino from 'pino';
-import { PinpadDisplay, parseHello } from '../../src/device/display/pinpad.js';
+import { PinpadDisplay, parseHello, rowUpdate } from '../../src/device/display/pinpad.js';
 import { LineSplitter } from '../../src/device/lines.js';
 import { SerialTransport } from '../../src/transport/serial.js';
 import type { View } from '../../src/device/types.js';
@@ -56,7 +56,8 @@ test('16x2 LCD: full frame once, then only the rows that changed', async () => {
   await display.show(view());
   assert.equal(since(), 'CLR\nBL ON\nROW 0 Open on phon 1/5\nROW 1 api.x.com/oauth/\n');
   await display.page(1);
-  assert.equal(since(), 'ROW 0 Open on phon 2/5\nROW 1 authorize?oauth_\n');
+  // Only the characters that changed: the page digit (AT), the URL row (ROW).
+  assert.equal(since(), 'AT 13 0 2\nROW 1 authorize?oauth_\n');
   await display.show(view('1'));
   // A new view with the same URL keeps the page; typing replaces the URL row.
   assert.equal(since(), 'ROW 1 PIN: 1______\n');
@@ -115,7 +116,8 @@ test('graphic display with bitmap: QR of the URL on page 0 that decodes, text be
   await display.show(view('12'));
   const again = since();
   assert.doesNotMatch(again, /BMP|CLR/);
-  assert.match(again, /AT \d+ \d PIN: 12_____/);
+  // Only the new digit (the span that changed) is sent, at its column beside the QR code.
+  assert.match(again, /^AT \d+ \d 12\n/);
   // The next page shows the URL as text.
   await display.page(1);
   const text = since();
@@ -152,4 +154,18 @@ test('a screen with a tone beeps once, however often it is re-rendered; the LED 
   await display.show(wrong(''));
   assert.match(since(), /LED ERR\nBEEP ERR\n$/, 'the same error again, after another screen, beeps again');
   await t.close();
+});
+
+test('rowUpdate sends the cheaper of the whole row and the changed span', () => {
+  // A countdown tick: one character.
+  assert.equal(rowUpdate(3, 'PIN: _______ 14:59', 'PIN: _______ 14:58', 0), 'AT 17 3 8');
+  // A digit echo.
+  assert.equal(rowUpdate(3, 'PIN: _______ 14:59', 'PIN: 1______ 14:59', 0), 'AT 5 3 1');
+  // A shorter row blanks what it no longer covers.
+  assert.equal(rowUpdate(1, 'abcdefghijklmnop', 'abcdefghijklmn', 0), 'AT 14 1   ');
+  // Mostly new text: the whole row is cheaper.
+  assert.equal(rowUpdate(0, 'Getting a code', 'Authorized as', 0), 'ROW 0 Authorized as');
+  assert.equal(rowUpdate(0, 'x', '', 0), 'ROW 0');
+  // Beside a QR code the span is offset by the text column.
+  assert.equal(rowUpdate(2, 'PIN: 1______', 'PIN: 12_____', 14), 'AT 20 2 2');
 });

@@ -345,9 +345,9 @@ export class PinpadDisplay implements Display {
     }
     if (plan.qr && model.qrKey !== plan.qr.key) out.push(...bmpBands(plan.qr.bitmap, plan.qr.x, plan.qr.y));
     plan.rows.forEach((row, r) => {
-      if (model.rows[r] === row) return;
-      if (plan.textCol === 0) out.push(row.length > 0 ? `ROW ${r} ${row}` : `ROW ${r}`);
-      else out.push(`AT ${plan.textCol} ${r} ${row}`);
+      const before = model.rows[r] ?? '';
+      if (before === row) return;
+      out.push(rowUpdate(r, before, row, plan.textCol));
     });
     if (plan.cursor !== model.cursor) out.push(plan.cursor === 'OFF' ? 'CUR OFF' : `CUR ${plan.cursor}`);
     // The LED shows the current screen's tone: green, red, or off for a plain screen.
@@ -361,6 +361,24 @@ export class PinpadDisplay implements Display {
     await this.#send(out);
     return true;
   }
+}
+
+/**
+ * The cheapest command that turns row `r` from `before` into `after`: the whole row (`ROW`,
+ * or `AT` from the text column beside a QR code), or just the span of characters that
+ * changed (`AT`), which is what a digit echo or a countdown tick needs at 9600 baud.
+ */
+export function rowUpdate(r: number, before: string, after: string, textCol: number): string {
+  const whole = textCol === 0 ? (after.length > 0 ? `ROW ${r} ${after}` : `ROW ${r}`) : `AT ${textCol} ${r} ${after}`;
+  const width = Math.max(before.length, after.length);
+  const a = before.padEnd(width);
+  const b = after.padEnd(width);
+  let first = 0;
+  while (first < width && a[first] === b[first]) first++;
+  let last = width - 1;
+  while (last > first && a[last] === b[last]) last--;
+  const span = `AT ${textCol + first} ${r} ${b.slice(first, last + 1)}`;
+  return span.length < whole.length ? span : whole;
 }
 
 function headerWithPage(title: string, cols: number, page: number, pages: number): string {

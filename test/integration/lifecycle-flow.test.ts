@@ -1,0 +1,277 @@
+/**
+ * Every transition of the daemon's state machine (src/daemon/machine.ts), driven for real:
+ * the daemon as a child process, the simulator on a PTY, the local provider with its fault
+ * switches. Each test asserts what the display showed, what the store holds and how many
+ * requests reached the provider.
+ */
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { Stack, type DaemonProcess } from '../helpers/stack.js';
+
+/** Every frame the simulated display showed, so a short-lived screen is not missed. */
+function recordScreens(s: Stack): string[] {
+  const frames: string[] = [];
+  s.sim.on('screen', (rows: string[]) => {
+    const f = rows.join('\n');
+    if (frames[frames.length - 1] !== f) frames.push(f);
+  });
+  return frames;
+}
+const sawText = (frames: string[], text: string | RegExp) =>
+  frames.some((f) => (typeof text === 'string' ? f.includes(text) : text.test(f)));
+const seen = (frames: string[]) => frames.slice(-12).join('\n----\n');
+
+function typeKeys(s: Stack, keys: string): void {
+  for (const k of keys) s.sim.pressKey(k);
+}
+
+function stateCount(d: DaemonProcess, state: string): number {
+  return d.logs.filter((l) => l.msg === `state ${state}`).length;
+}
+
+const wrongPin = (pin: string) => (pin === '1111111' ? '2222222' : '1111111');
+
+describe('state machine, for real (shared stack)', () => {
+  let s: Stack;
+  let frames: string[];
+  before(async () => {
+    s = await Stack.start({ profile: 'lcd20x4', keypadMode: 'keys' });
+    frames = recordScreens(s);
+  });
+  after(async () => {
+    await s.close();
+  });
+  beforeEach(async () => {
+    for (const d of s.daemons) await d.stop('SIGTERM');
+    s.provider.reset();
+    await rm(s.storePath, { force: true });
+    frames.length = 0;
+  });
+
+  it('expired request token: typing the PIN gets a fresh URL by itself', async () => {
+    const d = s.spawn(['run']);
+    await d.waitForState('awaiting_pin');
+    const first = await s.pendingToken();
+    const pin = s.provider.approve(first);
+    assert.equal(s.provider.faults.expireRequestTokens(), 1);
+    typeKeys(s, pin);
+    await d.waitForState('awaiting_pin', 15_000, 2);
+    const second = await s.pendingToken();
+    assert.notEqual(second, first, 'a fresh request token');
+    assert.ok(sawText(frames, 'Code expired'), seen(frames));
+    await s.waitForText('Open link:');
+    const store = await s.readStore();
+    assert.equal(store.accounts.length, 0);
+    assert.equal(store.pending.token, second, 'the fresh request token is stored for a restart');
+    typeKeys(s, s.provider.approve(second));
+    await d.waitForState('authorized');
+    await s.waitForText('@twitterapi');
+    assert.equal(s.provider.stats().access_token.requests, 2);
+  });
+
+  it(`wrong PIN: another try with the same URL, then after pinTries a fresh request token`, async () => {
+    const d = s.spawn(['run']);
+    await d.waitForState('awaiting_pin');
+    const first = await s.pendingToken();
+    const pin = s.provider.approve(first);
+    for (let i = 1; i <= 2; i++) {
+      typeKeys(s, wrongPin(pin));
+      await d.waitForState('awaiting_pin', 15_000, i + 1);
+      await s.waitForText('Wrong PIN');
+      assert.equal(await s.pendingToken(), first, `same URL after wrong PIN ${i}`);
+    }
+    typeKeys(s, wrongPin(pin)); // the third (pinTries = 3): the request token is given up
+    await d.waitForState('requesting', 15_000, 2);
+    await d.waitForState('awaiting_pin', 15_000, 4);
+    const second = await s.pendingToken();
+    assert.notEqual(second, first);
+    assert.equal((await s.readStore()).pending.token, second);
+    assert.equal(s.provider.stats().access_token.requests, 3);
+    assert.equal(s.provider.stats().access_token.outcomes.wrong_verifier, 3);
+    typeKeys(s, s.provider.approve(second));
+    await d.waitForState('authorized');
+  });
+
+  it('reused PIN after a keypad re-authorization (D, then #): wrong PIN, old token kept until replaced', async () => {
+    const d = s.spawn(['run']);
+    await d.waitForState('awaiting_pin');
+    const pin1 = await s.approve();
+    typeKeys(s, pin1);
+    await d.waitForState('authorized');
+    const oldToken = (await s.readStore()).accounts[0].token;
+
+    s.sim.pressKey('D');
+    await d.waitForState('confirm_reauth');
+    await s.waitForText('Re-authorize?');
+    s.sim.pressKey('#');
+    await d.waitForState('awaiting_pin', 15_000, 2);
+    const second = await s.pendingToken();
+
+    typeKeys(s, pin1); // the PIN of the first authorization, used once already
+    await d.waitForState('awaiting_pin', 15_000, 3);
+    await s.waitForText('Wrong PIN');
+    assert.equal(await s.pendingToken(), second, 'a wrong PIN keeps the URL');
+    let store = await s.readStore();
+    assert.equal(store.accounts.length, 1, 'the old token stays until a new one is stored');
+    assert.equal(store.accounts[0].token, oldToken);
+
+    typeKeys(s, s.provider.approve(second));
+    await d.waitForState('authorized', 15_000, 2);
+    store = await s.readStore();
+    assert.equal(store.accounts.length, 1);
+    assert.notEqual(store.accounts[0].token, oldToken, 'replaced by the new token');
+  });
+
+  it('token rejected at verification on restart: account removed, back to the PIN flow', async () => {
+    let d = s.spawn(['run']);
+    await d.waitForState('awaiting_pin');
+    typeKeys(s, await s.approve());
+    await d.waitForState('authorized');
+    assert.equal(await d.stop('SIGTERM'), 0);
+
+    assert.equal(s.provider.faults.rejectAccessTokens(), 1);
+    frames.length = 0;
+    d = s.spawn(['run']);
+    await d.waitForState('verifying');
+    await d.waitForState('awaiting_pin');
+    await s.waitForText('Open link:');
+    assert.ok(sawText(frames, 'Access revoked'), seen(frames));
+    assert.equal((await s.readStore()).accounts.length, 0, 'the dead token is removed');
+    const st = await s.status();
+    assert.equal(st?.account, null);
+    assert.equal(st?.state, 'awaiting_pin');
+    assert.equal(s.provider.stats().verify_credentials.statuses['401'], 1);
+  });
+
+  it('5xx burst on request_token: countdown on the display, exactly one request per backoff step', async () => {
+    s.provider.faults.fail5xx = { count: 3, status: 503, endpoint: 'request_token' };
+    const d = s.spawn(['run']);
+    await d.waitForState('awaiting_pin');
+    assert.equal(stateCount(d, 'waiting'), 3);
+    assert.equal(s.provider.stats().request_token.requests, 4, '3 failures + 1 success, no extra retries');
+    assert.ok(sawText(frames, 'Provider error'), seen(frames));
+    assert.ok(sawText(frames, /retry in \d/), seen(frames));
+    await s.waitForText('Open link:');
+  });
+
+  it('429 with Retry-After: waits at least that long, counts down, then one request', async () => {
+    s.provider.faults.rateLimit = { count: 1, retryAfterSec: 2, endpoint: 'request_token' };
+    const d = s.spawn(['run']);
+    await d.waitForState('waiting');
+    await s.waitForText('Rate limited');
+    await s.waitForText(/retry in \d/);
+    const st = await s.status();
+    assert.equal(st?.state, 'waiting');
+    assert.equal(st?.lastError?.code, 'OAUTH_RATE_LIMITED');
+    // `since` is stamped a moment after the 429 arrived, hence the small allowance.
+    assert.ok(Date.parse(st!.retryAt!) - Date.parse(st!.since) >= 1950, `Retry-After honoured: ${JSON.stringify(st)}`);
+    assert.equal(s.provider.stats().request_token.requests, 1, 'no request during the backoff');
+    await d.waitForState('awaiting_pin');
+    assert.equal(s.provider.stats().request_token.requests, 2);
+    assert.equal(s.provider.stats().request_token.statuses['429'], 1);
+  });
+
+  it('connection dropped before processing request_token: retried after a backoff', async () => {
+    s.provider.faults.drop = { count: 1, when: 'before', endpoint: 'request_token' };
+    const d = s.spawn(['run']);
+    await d.waitForState('awaiting_pin');
+    assert.equal(stateCount(d, 'waiting'), 1);
+    assert.equal(s.provider.stats().request_token.outcomes.dropped_before, 1);
+    assert.equal(s.provider.stats().request_token.requests, 2);
+    assert.ok(sawText(frames, 'Network error'), seen(frames));
+  });
+
+  for (const when of ['after', 'before'] as const) {
+    it(`access_token reply lost (${when} processing): a fresh request token, never a blind retry of the PIN`, async () => {
+      const d = s.spawn(['run']);
+      await d.waitForState('awaiting_pin');
+      const first = await s.pendingToken();
+      const pin = s.provider.approve(first);
+      s.provider.faults.drop = { count: 1, when, endpoint: 'access_token' };
+      typeKeys(s, pin);
+      await d.waitForState('awaiting_pin', 15_000, 2);
+      assert.equal(s.provider.stats().access_token.requests, 1, 'the PIN was sent once');
+      const second = await s.pendingToken();
+      assert.notEqual(second, first);
+      assert.ok(sawText(frames, 'Reply was lost'), seen(frames));
+      const store = await s.readStore();
+      assert.equal(store.accounts.length, 0);
+      assert.equal(store.pending.token, second);
+      typeKeys(s, s.provider.approve(second));
+      await d.waitForState('authorized');
+      assert.equal(s.provider.stats().access_token.requests, 2);
+    });
+  }
+
+  it('provider clock 1 h ahead: the client corrects the offset once and the flow completes', async () => {
+    s.provider.faults.clockSkewSec = 3600;
+    const d = s.spawn(['run']);
+    await d.waitForState('awaiting_pin');
+    typeKeys(s, await s.approve());
+    await d.waitForState('authorized');
+    const skew = d.logs.filter((l) => l.msg === 'clock skew corrected');
+    assert.equal(skew.length, 1, 'corrected once');
+    assert.equal(skew[0]!.level, 40, 'a warning');
+    assert.ok(Math.abs((skew[0]!.offsetMs as number) - 3_600_000) < 5000);
+    assert.equal(s.provider.stats().request_token.requests, 2, 'one rejected timestamp, one retry');
+    assert.equal(s.provider.stats().access_token.requests, 1, 'the PIN went out once, with the corrected clock');
+    // The stored request-token time is the daemon's own clock (what a restart compares with).
+    assert.equal(stateCount(d, 'waiting'), 0);
+  });
+
+  it('malformed replies (HTML, 10 MiB) from request_token: a clear error screen, then recovery', async () => {
+    s.provider.faults.malformed = { count: 1, kind: 'html', endpoint: 'request_token' };
+    const d = s.spawn(['run']);
+    await d.waitForState('awaiting_pin');
+    assert.ok(sawText(frames, 'Bad reply from'), seen(frames));
+    assert.equal(stateCount(d, 'waiting'), 1);
+
+    frames.length = 0;
+    s.provider.faults.malformed = { count: 1, kind: 'huge', endpoint: 'request_token' };
+    s.sim.pressKey('D'); // a fresh code
+    await d.waitForState('awaiting_pin', 15_000, 2);
+    assert.ok(sawText(frames, 'Bad reply from'), seen(frames));
+    assert.equal(stateCount(d, 'waiting'), 2);
+    assert.ok(d.logs.some((l) => (l.err as { code?: string } | undefined)?.code === 'OAUTH_MALFORMED_REPLY' && /maxReplyBytes/.test(String((l.err as { message?: string }).message))), 'the size cap is named in the log');
+    assert.equal(s.provider.stats().request_token.requests, 4);
+  });
+
+  it('malformed access_token reply: the PIN may be used up, so a fresh request token', async () => {
+    const d = s.spawn(['run']);
+    await d.waitForState('awaiting_pin');
+    const first = await s.pendingToken();
+    const pin = s.provider.approve(first);
+    s.provider.faults.malformed = { count: 1, kind: 'html', endpoint: 'access_token' };
+    typeKeys(s, pin);
+    await d.waitForState('awaiting_pin', 15_000, 2);
+    assert.notEqual(await s.pendingToken(), first);
+    assert.ok(sawText(frames, 'Bad reply from'), seen(frames));
+    assert.equal(s.provider.stats().access_token.requests, 1);
+  });
+});
+
+describe('periodic verification (verifyIntervalSec 1)', () => {
+  it('an access token revoked while running: back to the PIN flow, account removed', async () => {
+    const s = await Stack.start({ config: (c) => (c.daemon.verifyIntervalSec = 1) });
+    try {
+      const frames = recordScreens(s);
+      const d = s.spawn(['run']);
+      await d.waitForState('awaiting_pin');
+      typeKeys(s, await s.approve());
+      await d.waitForState('authorized');
+      await d.waitForState('verifying'); // the interval works
+      await d.waitForState('authorized', 15_000, 2);
+      assert.ok((await s.readStore()).accounts[0].verifiedAt, 'last verification stored');
+      s.provider.faults.rejectAccessTokens();
+      await d.waitForState('requesting');
+      await d.waitForState('awaiting_pin', 15_000, 2);
+      await s.waitForText('Open link:');
+      assert.ok(sawText(frames, 'Access revoked'), seen(frames));
+      assert.equal((await s.readStore()).accounts.length, 0);
+      assert.equal(await d.stop('SIGTERM'), 0);
+    } finally {
+      await s.close();
+    }
+  });
+});
