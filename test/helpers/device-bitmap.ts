@@ -1,4 +1,5 @@
 /** Render a 1-bit bitmap (from BMP bands or qr.ts) into RGBA for jsQR, with a white margin. */
+import jsQRModule from 'jsqr';
 import type { Bitmap } from '../../src/device/display/qr.js';
 import { getPixel } from '../../src/device/display/qr.js';
 
@@ -34,3 +35,11 @@ export function fromBmpLines(lines: string[]): Bitmap {
   }
   return { width, height, stride, data };
 }
+
+/** jsqr is CommonJS with an ESM-style `default` in its types: take whichever is the function. */
+export const jsQR = ((jsQRModule as unknown as { default?: typeof jsQRModule }).default ?? jsQRModule) as unknown as (
+  data: Uint8ClampedArray,
+  width: number,
+  height: number,
+  options?: { inversionAttempts?: 'dontInvert' | 'onlyInvert' | 'attemptBoth' | 'invertFirst' },
+) => { data: string } | null;

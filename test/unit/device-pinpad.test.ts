@@ -1,6 +1,6 @@
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import jsQR from 'jsqr';
+import { jsQR } from '../helpers/device-bitmap.js';
 import pino from 'pino';
 import { PinpadDisplay, parseHello, rowUpdate } from '../../src/device/display/pinpad.js';
 import { LineSplitter } from '../../src/device/lines.js';

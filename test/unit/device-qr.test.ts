@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import jsQR from 'jsqr';
+import { jsQR } from '../helpers/device-bitmap.js';
 import { bmpBands, qrBitmap } from '../../src/device/display/qr.js';
 import { fromBmpLines, toRgba } from '../helpers/device-bitmap.js';
 
