@@ -117,6 +117,21 @@ export function validateFileConfig(data: unknown): string[] {
 // ---------------------------------------------------------------------------------------
 // helpers
 
+/** The config is a few levels deep; anything deeper than this is not a config. */
+export const MAX_CONFIG_DEPTH = 16;
+
+/** A problem line when `value` nests deeper than MAX_CONFIG_DEPTH (checked without recursion), else null. */
+export function nestingProblem(value: unknown): string | null {
+  const stack: Array<[unknown, number, string]> = [[value, 0, '']];
+  while (stack.length > 0) {
+    const [v, depth, at] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= MAX_CONFIG_DEPTH) return `${at || '/'}: nested deeper than ${MAX_CONFIG_DEPTH} levels`;
+    for (const [k, child] of Object.entries(v)) stack.push([child, depth + 1, `${at}/${k.slice(0, 40)}`]);
+  }
+  return null;
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -175,13 +190,16 @@ function resolveProvider(fc: FileConfig, problems: string[]): ProviderConfig | n
   const signatureMethod = p.signatureMethod ?? preset.signatureMethod ?? PROVIDER_DEFAULTS.signatureMethod;
 
   let base: URL | null = null;
+  // set before baseUrl itself is checked: checkUrl reads it (it was read in its temporal
+  // dead zone before, and an unparsable baseUrl crashed with a ReferenceError)
+  let baseInvalid = false;
   const baseText = p.baseUrl ?? preset.baseUrl;
   if (baseText !== undefined) {
     // a trailing slash so that relative paths are appended, not substituted for the last segment
     const withSlash = baseText.endsWith('/') ? baseText : `${baseText}/`;
     base = checkUrl('baseUrl', withSlash, null);
+    baseInvalid = base === null;
   }
-  const baseInvalid = baseText !== undefined && base === null;
 
   function checkUrl(field: string, value: string, relativeTo: URL | null): URL | null {
     let u: URL;
@@ -361,6 +379,10 @@ export function resolveConfig(fileConfig: unknown, opts: ResolveOptions = {}): C
   const file = opts.file ?? null;
   const env = opts.env ?? process.env;
   const source = file ?? 'no config file';
+  // structuredClone, Ajv and deepMerge recurse: a deeply nested document would overflow the
+  // stack (a RangeError and a stack trace instead of a config error)
+  const tooDeep = nestingProblem(fileConfig);
+  if (tooDeep) throw new ConfigError(source, [tooDeep]);
   // clone: Ajv's useDefaults writes into what it validates
   const data = deepMerge(structuredClone(fileConfig ?? {}), structuredClone(opts.overrides));
   const schemaProblems = validateFileConfig(data);

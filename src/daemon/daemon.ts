@@ -33,6 +33,8 @@ export interface StoreLike {
   removeAccount(provider: string, consumerKey: string): Promise<void>;
   savePending(p: PendingAuthorization): Promise<void>;
   clearPending(): Promise<void>;
+  /** Where a damaged store file was kept aside at open, if it was. */
+  readonly recoveredFrom?: string | null;
 }
 
 export interface NotifierLike {
@@ -147,11 +149,13 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   async start(): Promise<void> {
     await this.device.start();
     this.render();
+    const kept = this.store.recoveredFrom;
     this.dispatch({
       type: 'loaded',
       account: this.store.account(...this.key),
       pending: this.store.pending(...this.key),
       now: this.now(),
+      ...(kept ? { notice: new PinauthError('STORE_CORRUPT', `the token store was damaged and kept aside at ${kept}; authorize again`) } : {}),
     });
     this.notifier?.ready(this.statusLine());
     this.notifier?.startWatchdog();

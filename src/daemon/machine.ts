@@ -53,7 +53,7 @@ export type RetryTarget =
 export type StateName = State['name'];
 
 export type Event =
-  | { type: 'loaded'; account: Account | null; pending: PendingAuthorization | null; now: number }
+  | { type: 'loaded'; account: Account | null; pending: PendingAuthorization | null; now: number; notice?: PinauthError }
   | { type: 'verified'; account: Account; now: number }
   | { type: 'verify_failed'; error: PinauthError; now: number }
   | { type: 'requested'; pending: PendingAuthorization; now: number }
@@ -88,6 +88,9 @@ export function backoffMs(attempt: number, s: MachineSettings, retryAfterMs?: nu
   const jittered = Math.round(step / 2 + (s.random() * step) / 2);
   return Math.max(jittered, Math.min(retryAfterMs ?? 0, 24 * 3600_000));
 }
+
+/** Reasons for a new PIN flow that the URL screen keeps showing, so the person knows why. */
+const CARRIED_NOTICES = new Set(['STORE_CORRUPT', 'OAUTH_TOKEN_REJECTED']);
 
 /** Errors that no retry fixes without a person changing something (config, app settings). */
 const NEEDS_A_PERSON = new Set(['OAUTH_BAD_CONSUMER', 'OAUTH_CALLBACK_SETTINGS', 'OAUTH_INSECURE', 'OAUTH_REJECTED']);
@@ -128,7 +131,8 @@ export function transition(state: State, event: Event, s: MachineSettings): Stat
             ? { name: 'verifying', account: event.account }
             : { name: 'authorized', account: event.account, verifyAt: event.now + s.verifyIntervalMs };
         }
-        return pendingOrRequest(event.pending, event.now, s);
+        const next = pendingOrRequest(event.pending, event.now, s);
+        return event.notice && next.name === 'requesting' ? { name: 'requesting', reason: event.notice } : next;
       }
       return state;
 
@@ -160,7 +164,9 @@ export function transition(state: State, event: Event, s: MachineSettings): Stat
 
     case 'requesting':
       if (event.type === 'requested') {
-        return { name: 'awaiting_pin', pending: event.pending, expiresAt: event.now + s.requestTokenTtlMs, triesLeft: s.pinTries };
+        // Why the person has to authorize (again) stays on the URL screen.
+        const why = typeof state.reason === 'object' && CARRIED_NOTICES.has(state.reason.code) ? { notice: state.reason } : {};
+        return { name: 'awaiting_pin', pending: event.pending, expiresAt: event.now + s.requestTokenTtlMs, triesLeft: s.pinTries, ...why };
       }
       if (event.type === 'request_failed') return wait(event.error, attemptOf(state), { name: 'requesting' }, event.now, s);
       return state;

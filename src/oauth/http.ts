@@ -73,21 +73,35 @@ export class OAuthTransportError extends PinauthError {
 }
 
 // node:https pulls in tls: loaded with the first request that needs it, not at start-up.
-let httpModule: typeof import('node:http') | undefined;
-let httpsModule: typeof import('node:https') | undefined;
-async function loadHttp(secure: boolean): Promise<typeof import('node:http') | typeof import('node:https')> {
-  if (secure) return (httpsModule ??= await import('node:https'));
-  return (httpModule ??= await import('node:http'));
+let httpModule: Promise<typeof import('node:http')> | undefined;
+let httpsModule: Promise<typeof import('node:https')> | undefined;
+function loadHttp(secure: boolean): Promise<typeof import('node:http') | typeof import('node:https')> {
+  if (secure) return (httpsModule ??= import('node:https'));
+  return (httpModule ??= import('node:http'));
 }
 
-// node-fetch (the design card's HTTP client) is loaded with the first request, not at start-up.
-let cachedFetch: FetchLike | undefined;
-async function defaultFetch(): Promise<FetchLike> {
-  if (!cachedFetch) {
-    const mod = await import('node-fetch');
-    cachedFetch = mod.default as unknown as FetchLike;
-  }
+// node-fetch (the design card's HTTP client) is loaded for the first request, not at start-up.
+let cachedFetch: Promise<FetchLike> | undefined;
+function defaultFetch(): Promise<FetchLike> {
+  cachedFetch ??= import('node-fetch').then(
+    (mod) => mod.default as unknown as FetchLike,
+    (e: unknown) => {
+      cachedFetch = undefined; // not cached: the next request tries again
+      throw e;
+    },
+  );
   return cachedFetch;
+}
+
+/**
+ * Start loading the HTTP client (node-fetch, and node:https or node:http) now, without
+ * waiting for it, so that it is ready when the first request goes out: the daemon calls
+ * this before it opens the store and the device, whose I/O waits then overlap with the
+ * loading. A failure here is not reported: the first request meets it again.
+ */
+export function preloadHttpClient(secure: boolean): void {
+  defaultFetch().catch(() => undefined);
+  loadHttp(secure).catch(() => undefined);
 }
 
 // Failures that happen before a connection exists: the request cannot have been sent.
@@ -181,7 +195,7 @@ export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<
       throw new OAuthTransportError('OAUTH_TIMEOUT', `No reply from ${where} within ${opts.timeoutMs} ms; check the network connection.`, sent, code ?? 'ETIMEDOUT', { cause: e });
     }
     if (code !== undefined && TLS_CODE.test(code)) {
-      throw new OAuthTransportError('OAUTH_NETWORK', `TLS failure talking to ${where} (${code}): the certificate was not accepted; check the date/time and whether a proxy or captive portal is in the way.`, sent, code, { cause: e });
+      throw new OAuthTransportError('OAUTH_NETWORK', `TLS failure talking to ${where} (${code}): the certificate was not accepted; check the date/time and whether a proxy or captive portal is in the way.`, sent, code, { cause: e, short: ['Certificate error', 'check clock/proxy'] });
     }
     throw new OAuthTransportError('OAUTH_NETWORK', `Network error talking to ${where}${code ? ` (${code})` : ''}; check the network connection and DNS.`, sent, code, { cause: e });
   } finally {

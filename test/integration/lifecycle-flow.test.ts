@@ -135,7 +135,7 @@ describe('state machine, for real (shared stack)', () => {
     d = s.spawn(['run']);
     await d.waitForState('verifying');
     await d.waitForState('awaiting_pin');
-    await s.waitForText('Open link:');
+    await s.waitForText('PIN: _'); // the URL screen, titled with why: Access revoked
     assert.ok(sawText(frames, 'Access revoked'), seen(frames));
     assert.equal((await s.readStore()).accounts.length, 0, 'the dead token is removed');
     const st = await s.status();
@@ -266,7 +266,7 @@ describe('periodic verification (verifyIntervalSec 1)', () => {
       s.provider.faults.rejectAccessTokens();
       await d.waitForState('requesting');
       await d.waitForState('awaiting_pin', 15_000, 2);
-      await s.waitForText('Open link:');
+      await s.waitForText('PIN: _'); // the URL screen, titled with why: Access revoked
       assert.ok(sawText(frames, 'Access revoked'), seen(frames));
       assert.equal((await s.readStore()).accounts.length, 0);
       assert.equal(await d.stop('SIGTERM'), 0);

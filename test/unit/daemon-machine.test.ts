@@ -162,3 +162,20 @@ describe('re-authorization and stop', () => {
     assert.equal(transition(st, { type: 'reauth' }, s), st);
   });
 });
+
+describe('why a new PIN flow started stays on the URL screen', () => {
+  it('a damaged store reported at start is shown with the first URL', () => {
+    const notice = err('STORE_CORRUPT');
+    const req = transition({ name: 'starting' }, { type: 'loaded', account: null, pending: null, now: NOW, notice }, s);
+    assert.deepEqual(req, { name: 'requesting', reason: notice });
+    const st = transition(req, { type: 'requested', pending: pending(NOW), now: NOW }, s);
+    assert.equal(st.name === 'awaiting_pin' && st.notice, notice);
+  });
+  it('so is a revoked token; a fresh-code request is not', () => {
+    const revoked = err('OAUTH_TOKEN_REJECTED');
+    const st = transition({ name: 'requesting', reason: revoked }, { type: 'requested', pending: pending(NOW), now: NOW }, s);
+    assert.equal(st.name === 'awaiting_pin' && st.notice, revoked);
+    const fresh = transition({ name: 'requesting', reason: 'fresh' }, { type: 'requested', pending: pending(NOW), now: NOW }, s);
+    assert.equal(fresh.name === 'awaiting_pin' && fresh.notice, undefined);
+  });
+});
