@@ -155,10 +155,15 @@ async function main(): Promise<number> {
   // --auto: play the person, and print each new frame of the simulated display.
   for (const l of header.slice(0, 2)) process.stdout.write(`${l}\n`);
   let last = '';
+  let settle: NodeJS.Timeout | undefined;
+  // A screen change arrives as a few row commands: print the frame once it has settled.
   const print = () => {
-    const frame = renderScreen(sim);
-    if (frame !== last) process.stdout.write(`\n${frame}\n`);
-    last = frame;
+    clearTimeout(settle);
+    settle = setTimeout(() => {
+      const frame = renderScreen(sim);
+      if (frame !== last) process.stdout.write(`\n${frame}\n`);
+      last = frame;
+    }, 80);
   };
   sim.on('screen', print);
   const stopSignals = () => void cleanup().then((c) => process.exit(c));

@@ -65,6 +65,20 @@ export const redactPaths: readonly string[] = Object.freeze(buildRedactPaths());
 
 export const REDACTED = '[redacted]';
 
+/** True when wildcard path `q` matches every key path that `p` names (same depth). */
+function subsumes(q: string, p: string): boolean {
+  const a = p.split('.');
+  const b = q.split('.');
+  return p !== q && a.length === b.length && b.every((seg, i) => seg === '*' || seg === a[i]);
+}
+
+/**
+ * What pino is given: redactPaths without the paths that a wildcard path of the same depth
+ * already covers (`headers.authorization` is `*.authorization`). Same redaction; pino builds
+ * a redactor per distinct first segment, so this saves a third of its start-up work.
+ */
+const pinoRedactPaths: string[] = redactPaths.filter((p) => !redactPaths.some((q) => subsumes(q, p)));
+
 export interface CreateLoggerOptions {
   level: string;
   /** A stream (tests) or a file descriptor; default fd 1 (stdout), written synchronously. */
@@ -83,7 +97,7 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
       // journald adds pid, host and time of its own; keep an ISO time for plain stdout use
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: [...redactPaths], censor: REDACTED },
+      redact: { paths: pinoRedactPaths, censor: REDACTED },
     },
     destination as DestinationStream,
   );

@@ -93,7 +93,8 @@ if [ "$NODE_MAJOR" -lt "$MIN_NODE_MAJOR" ]; then
 fi
 say "Node $("$NODE_BIN" --version) at $NODE_BIN"
 
-[ -f "$SRC_DIR/dist/src/cli.js" ] || die "no build found at $SRC_DIR/dist/src/cli.js: run 'npm ci && npm run build' first"
+# The unit runs the bundle (dist/pinauthd.cjs); dist/src/ is the unbundled build (`pinauthd` on PATH).
+[ -f "$SRC_DIR/dist/pinauthd.cjs" ] || die "no build found at $SRC_DIR/dist/pinauthd.cjs: run 'npm ci && npm run build' first"
 for f in systemd/pinauthd.service systemd/99-pinauthd.rules systemd/modules-load.d/pinauthd.conf package.json package-lock.json; do
   [ -f "$SRC_DIR/$f" ] || die "missing $SRC_DIR/$f"
 done

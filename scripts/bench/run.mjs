@@ -9,7 +9,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -31,7 +31,13 @@ const { askDaemon, controlSocketPath } = await import(dist('src/daemon/control.j
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const PIN_RUNS = Number(process.env.BENCH_PIN_RUNS ?? 10);
 const IDLE_SEC = Number(process.env.BENCH_IDLE_SEC ?? 60);
-const BUNDLE = dist('pinauthd.mjs');
+const BUNDLE = dist('pinauthd.cjs');
+// What the service runs: the node flags of the unit's ExecStart line, then the bundle.
+const UNIT_FLAGS = (() => {
+  const line = /^ExecStart=(.*)$/m.exec(readFileSync(path.join(ROOT, 'systemd/pinauthd.service'), 'utf8'))?.[1] ?? '';
+  const words = line.trim().split(/\s+/);
+  return words.slice(1, words.findIndex((w) => /\.(c|m)?js$/.test(w)));
+})();
 const TSC = dist('src/cli.js');
 const PROFILE = 'lcd20x4';
 const COLS = 20;
@@ -203,7 +209,7 @@ async function daemonConfig(dir, port, baseUrl) {
  * Start a daemon against a fresh simulator on TCP; resolves once the authorize URL is on the
  * simulated display. Returns the marks and handles (caller stops it).
  */
-async function startDaemon(entry, { baseUrl = provider.url, onChunk } = {}) {
+async function startDaemon(entry, { baseUrl = provider.url, onChunk, flags = [] } = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pinauthd-bench-'));
   const sim = new SimDevice({ profile: PROFILE, keypadMode: 'keys', delimiter: 'LF' });
   if (onChunk) {
@@ -231,7 +237,7 @@ async function startDaemon(entry, { baseUrl = provider.url, onChunk } = {}) {
   });
   const env = cleanEnv({ PINAUTHD_CONSUMER_KEY: KEY, PINAUTHD_CONSUMER_SECRET: SECRET });
   const t0 = now();
-  const child = spawn(NODE, [entry, 'run', '--config', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NODE, [...flags, entry, 'run', '--config', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = watchLines(child);
   const exited = new Promise((r) => child.once('exit', r));
   await withTimeout(Promise.race([urlShown, exited.then(() => Promise.reject(new Error(`daemon exited: ${out.stderr()}${out.lines.map((l) => l.text).join('\n')}`)))]), 15_000, 'URL on the display');
@@ -287,8 +293,8 @@ const tlsProvider = await startTlsProvider(tmp);
 const peerMinimal = path.join(ROOT, 'scripts/bench/peer-minimal.mjs');
 const peerTwitter = path.join(ROOT, 'scripts/bench/peer-twitter.mjs');
 
-const cold = { bare: [], rtt: [], tlsRtt: [], minimal: [], twitter: [], tscFrame: [], tscUrl: [], bundleFrame: [], bundleUrl: [] };
-const mem = { bare: [], minimal: [], twitter: [], tsc: [], bundle: [] };
+const cold = { bare: [], rtt: [], tlsRtt: [], minimal: [], twitter: [], tscFrame: [], tscUrl: [], bundleFrame: [], bundleUrl: [], plainFrame: [], plainUrl: [] };
+const mem = { bare: [], minimal: [], twitter: [], tsc: [], bundle: [], plain: [] };
 
 log(`cold start: ${RUNS} runs of each (+1 warm-up)`);
 for (let i = 0; i <= RUNS; i++) {
@@ -299,8 +305,8 @@ for (let i = 0; i <= RUNS; i++) {
   const minimal = await runPeer([peerMinimal, provider.url, KEY, SECRET], /oauth_token=/);
   const twitter = await runPeer([peerTwitter, String(tlsProvider.port), tlsProvider.ca, KEY, SECRET], /oauth_token=/);
   const results = {};
-  for (const [name, entry] of [['tsc', TSC], ['bundle', BUNDLE]]) {
-    const d = await startDaemon(entry);
+  for (const [name, entry, flags] of [['tsc', TSC, []], ['bundle', BUNDLE, UNIT_FLAGS], ['plain', BUNDLE, []]]) {
+    const d = await startDaemon(entry, { flags });
     results[name] = { frame: d.frameMs, url: d.urlMs, ...memoryOf(d.child.pid) };
     await d.stop();
   }
@@ -314,6 +320,9 @@ for (let i = 0; i <= RUNS; i++) {
   cold.tscUrl.push(results.tsc.url);
   cold.bundleFrame.push(results.bundle.frame);
   cold.bundleUrl.push(results.bundle.url);
+  cold.plainFrame.push(results.plain.frame);
+  cold.plainUrl.push(results.plain.url);
+  mem.plain.push(results.plain);
   mem.minimal.push(minimal);
   mem.twitter.push(twitter);
   mem.tsc.push(results.tsc);
@@ -328,6 +337,7 @@ const proxy = await startTimingProxy({ host: '127.0.0.1', port: provider.port })
 const chunks = [];
 let keyPending = null; // set by the bench right before it presses a key
 const flow = await startDaemon(BUNDLE, {
+  flags: UNIT_FLAGS,
   baseUrl: proxy.url,
   onChunk: (c) => {
     c.key = keyPending;
@@ -401,7 +411,7 @@ if (!storeText.includes('twitterapi')) throw new Error('the token is not in the 
 const flowMem = memoryOf(flow.child.pid);
 
 // Idle: the flow daemon is authorized; a second one waits for a PIN. Same window, side by side.
-const waiting = await startDaemon(BUNDLE);
+const waiting = await startDaemon(BUNDLE, { flags: UNIT_FLAGS });
 await sleep(500);
 const idleChunksFrom = chunks.length;
 let waitingBytes = 0;
@@ -472,6 +482,7 @@ const floor = bare + rtt;
 const med = {
   minimal: m(cold.minimal), twitter: m(cold.twitter), tscFrame: m(cold.tscFrame), tscUrl: m(cold.tscUrl),
   bundleFrame: m(cold.bundleFrame), bundleUrl: m(cold.bundleUrl), tlsRtt: m(cold.tlsRtt),
+  plainFrame: m(cold.plainFrame), plainUrl: m(cold.plainUrl),
 };
 const hwm = (xs) => m(xs.map((x) => x.hwmKb));
 const rss = (xs) => m(xs.map((x) => x.rssKb));
@@ -503,7 +514,8 @@ md.push('|---|---:|---:|---:|');
 md.push(`| bare \`node -e ''\` (exec to exit) | | ${f1(bare)} | |`);
 md.push(`| one loopback round trip, request_token, fresh connection (from a warm process) | | ${f1(rtt)} | |`);
 md.push(`| **floor: bare node + 1 round trip** | | **${f1(floor)}** | 1.00 |`);
-md.push(`| **pinauthd, bundle (dist/pinauthd.mjs, what the service runs)** | ${f1(med.bundleFrame)} | **${f1(med.bundleUrl)}** | **${f2(med.bundleUrl / floor)}** |`);
+md.push(`| **pinauthd as the service runs it: \`node ${UNIT_FLAGS.join(' ')} dist/pinauthd.cjs\`** | ${f1(med.bundleFrame)} | **${f1(med.bundleUrl)}** | **${f2(med.bundleUrl / floor)}** |`);
+md.push(`| pinauthd bundle without V8 flags (\`node dist/pinauthd.cjs\`) | ${f1(med.plainFrame)} | ${f1(med.plainUrl)} | ${f2(med.plainUrl / floor)} |`);
 md.push(`| pinauthd, tsc output (dist/src/cli.js) | ${f1(med.tscFrame)} | ${f1(med.tscUrl)} | ${f2(med.tscUrl / floor)} |`);
 md.push(`| smallest client: oauth-1.0a + node-fetch (scripts/bench/peer-minimal.mjs) | | ${f1(med.minimal)} | ${f2(med.minimal / floor)} |`);
 md.push(`| twitter-api-v2 \`generateAuthLink('oob')\` over loopback TLS | | ${f1(med.twitter)} | ${f2(med.twitter / floor)} |`);
@@ -517,6 +529,7 @@ md.push(`| bare node (holding after start) | ${mb(bareHwm)} | ${mb(rss(mem.bare)
 md.push(`| **pinauthd bundle, whole flow (${PIN_RUNS} PINs), then idle authorized** | **${mb(flowMem.hwmKb)}** | ${mb(flowMem.rssKb)} | **${f2(flowMem.hwmKb / bareHwm)}** |`);
 md.push(`| pinauthd bundle, waiting for a PIN after ${IDLE_SEC} s | ${mb(waitingMem.hwmKb)} | ${mb(waitingMem.rssKb)} | ${f2(waitingMem.hwmKb / bareHwm)} |`);
 md.push(`| pinauthd bundle, at the URL (cold start) | ${mb(hwm(mem.bundle))} | ${mb(rss(mem.bundle))} | ${f2(hwm(mem.bundle) / bareHwm)} |`);
+md.push(`| pinauthd bundle without V8 flags, at the URL | ${mb(hwm(mem.plain))} | ${mb(rss(mem.plain))} | ${f2(hwm(mem.plain) / bareHwm)} |`);
 md.push(`| pinauthd tsc output, at the URL | ${mb(hwm(mem.tsc))} | ${mb(rss(mem.tsc))} | ${f2(hwm(mem.tsc) / bareHwm)} |`);
 md.push(`| smallest client, at the URL | ${mb(hwm(mem.minimal))} | ${mb(rss(mem.minimal))} | ${f2(hwm(mem.minimal) / bareHwm)} |`);
 md.push(`| twitter-api-v2, at the URL | ${mb(hwm(mem.twitter))} | ${mb(rss(mem.twitter))} | ${f2(hwm(mem.twitter) / bareHwm)} |`);

@@ -11,6 +11,7 @@ import { DeviceSession } from '../device/session.js';
 import { PinauthError, toPinauthError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { OAuthClient } from '../oauth/client.js';
+import { preloadHttpClient } from '../oauth/http.js';
 import { acquireInstanceLock } from '../store/lock.js';
 import { TokenStore } from '../store/token-store.js';
 import { controlSocketPath, startControlServer, type ControlCommand } from './control.js';
@@ -54,6 +55,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   }
   let config = await loadConfig({ file: opts.configFile, env: process.env });
   if (opts.console) config = consoleConfig(config);
+  // The first thing the daemon does without a token is a request_token: load the HTTP
+  // client now, alongside the lock, the store and the device, not after them.
+  preloadHttpClient(config.provider.requestTokenUrl.startsWith('https:'));
   // In the console the terminal is the display: logs go to stderr, and only warnings,
   // unless the config or environment asks for more.
   const logger = createLogger({
@@ -81,18 +85,22 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     once: opts.once,
   });
 
-  const control = await startControlServer(
-    controlSocketPath(config.store.path),
-    async (cmd: ControlCommand) => {
-      if (cmd === 'reauth') daemon.reauth();
-      if (cmd === 'logout') return { ...(await daemon.logout()), status: daemon.status() };
-      return daemon.status();
-    },
-    logger,
-  ).catch((e: unknown) => {
-    log.warn({ err: toPinauthError(e).toLog() }, 'control socket unavailable; `pinauthd status` will read the store');
-    return null;
-  });
+  // The control socket (`pinauthd status/reauth/logout`) opens once the daemon has started,
+  // so that it does not delay the first request and the first frame.
+  const startControl = () =>
+    startControlServer(
+      controlSocketPath(config.store.path),
+      async (cmd: ControlCommand) => {
+        if (cmd === 'reauth') daemon.reauth();
+        if (cmd === 'logout') return { ...(await daemon.logout()), status: daemon.status() };
+        return daemon.status();
+      },
+      logger,
+    ).catch((e: unknown) => {
+      log.warn({ err: toPinauthError(e).toLog() }, 'control socket unavailable; `pinauthd status` will read the store');
+      return null;
+    });
+  let control: Awaited<ReturnType<typeof startControl>> = null;
 
   let exitCode = 0;
   let finished: () => void = () => undefined;
@@ -165,6 +173,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
 
   try {
     await daemon.start();
+    control = await startControl();
   } catch (e) {
     exitCode = toPinauthError(e).exitCode;
     log.error({ err: toPinauthError(e).toLog() }, 'start failed');

@@ -13,6 +13,7 @@ import type { Transport } from '../transport/types.js';
 import { PinpadDisplay } from './display/pinpad.js';
 import { ConsoleDisplay } from './display/console.js';
 import { TextDisplay, type DeviceWriter } from './display/text.js';
+import { msUntilCountdownChanges } from './display/layout.js';
 import { createKeypad } from './keypad.js';
 import { LineSplitter } from './lines.js';
 import type { Display, DisplayInfo, Keypad, KeypadContext, KeypadEvent, View } from './types.js';
@@ -156,8 +157,10 @@ export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
   }
 
   show(view: View): Promise<void> {
+    const again = view.countdown?.until === this.#view?.countdown?.until;
     this.#view = view;
-    this.#setTicker(view);
+    // A new deadline re-arms the timer; the same one (a digit typed) keeps it.
+    if (!again || !this.#ticker) this.#setTicker(view);
     return this.display.show(view);
   }
 
@@ -190,16 +193,24 @@ export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
     );
   }
 
+  /**
+   * Redraw a view with a countdown when its text next changes (once a minute for most of a
+   * wait, each second in the last minute); the display sends only what changed.
+   */
   #setTicker(view: View | null): void {
-    if (view?.countdown && !this.#ticker) {
-      this.#ticker = setInterval(() => {
-        if (this.#view?.countdown) void this.display.show(this.#view);
-      }, this.#opts.tickMs ?? 1000);
-      this.#ticker.unref();
-    } else if (!view?.countdown && this.#ticker) {
-      clearInterval(this.#ticker);
+    if (this.#ticker) clearTimeout(this.#ticker);
+    this.#ticker = null;
+    const countdown = view?.countdown;
+    if (!countdown || this.#stopped) return;
+    const delay = this.#opts.tickMs ?? msUntilCountdownChanges(countdown.until, Date.now());
+    this.#ticker = setTimeout(() => {
       this.#ticker = null;
-    }
+      const current = this.#view;
+      if (!current?.countdown) return;
+      void this.display.show(current);
+      this.#setTicker(current);
+    }, delay);
+    this.#ticker.unref();
   }
 
   async #open(link: Link): Promise<void> {

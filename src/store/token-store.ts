@@ -16,7 +16,7 @@ import type { Account, PendingAuthorization, StoreData } from './types.js';
 const isoString = { type: 'string', minLength: 1, maxLength: 64 } as const;
 const shortString = { type: 'string', minLength: 1, maxLength: 4096 } as const;
 
-const storeSchema = {
+export const storeSchema = {
   type: 'object',
   required: ['version', 'accounts', 'pending'],
   properties: {

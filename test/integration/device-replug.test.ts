@@ -19,7 +19,7 @@ const BACK = 'device reconnected';
 /** The 20x4 awaiting-PIN frame, complete: title, the first two URL chunks, the PIN row. */
 function fullFrame(url: string, entered: string): (rows: string[]) => boolean {
   const chunks = chunksOf(withoutScheme(url), 20);
-  const pinRow = new RegExp(`^PIN: ${entered}_{${7 - entered.length}} \\d\\d:\\d\\d$`);
+  const pinRow = new RegExp(`^PIN: ${entered}_{${7 - entered.length}} \\d+[ms]$`);
   return (rows) =>
     rows[0]!.startsWith('Open link:') &&
     rows[1]!.trimEnd() === chunks[0] &&

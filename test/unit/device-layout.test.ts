@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { displayUrl, formatCountdown, layout, pinEcho, urlChunks } from '../../src/device/display/layout.js';
+import { displayUrl, formatCountdown, layout, msUntilCountdownChanges, pinEcho, urlChunks } from '../../src/device/display/layout.js';
 import type { View } from '../../src/device/types.js';
 
 const URL_88 = 'https://api.x.com/oauth/authorize?oauth_token=Z6eEdO8MOmk394WozF5oKyuAv855l4Mlqo7hhlSLik';
@@ -62,7 +62,7 @@ test('20x4: two URL rows per page above the PIN row; chunk boundaries are stable
 
 test('20x4: the countdown shares the PIN row when it fits', () => {
   const f = layout(authView({ countdown: { until: 754_000, label: 'expires' } }), { cols: 20, rows: 4 }, { now: 0 });
-  assert.equal(f.rows[3], 'PIN: _______ 12:34');
+  assert.equal(f.rows[3], 'PIN: _______ 13m');
 });
 
 test('21x8: the whole URL fits on one page, with lines and the PIN', () => {
@@ -71,7 +71,7 @@ test('21x8: the whole URL fits on one page, with lines and the PIN', () => {
   assert.equal(f.rows[0], 'Open on phone:');
   assert.equal(f.rows.slice(1, 5).join(''), NO_SCHEME);
   assert.equal(f.rows[5], 'Then type the PIN');
-  assert.equal(f.rows[7], 'PIN: _______ 01:00');
+  assert.equal(f.rows[7], 'PIN: _______ 1m');
   assert.equal(f.rows.length, 8);
 });
 
@@ -84,10 +84,14 @@ test('no URL: title, wrapped lines, truncated to the screen, printable ASCII onl
   assert.equal(f.pages, 0);
 });
 
-test('countdown format mm:ss, never negative', () => {
-  assert.equal(formatCountdown(754_000), '12:34');
-  assert.equal(formatCountdown(999), '00:01');
-  assert.equal(formatCountdown(-5), '00:00');
+test('countdown: whole minutes rounded up while a minute is left, then seconds, never negative', () => {
+  assert.equal(formatCountdown(754_000), '13m');
+  assert.equal(formatCountdown(900_000), '15m');
+  assert.equal(formatCountdown(60_000), '1m');
+  assert.equal(formatCountdown(59_001), '1m');
+  assert.equal(formatCountdown(59_000), '59s');
+  assert.equal(formatCountdown(999), '1s');
+  assert.equal(formatCountdown(-5), '0s');
   assert.equal(pinEcho('12', 7), 'PIN: 12_____');
 });
 
@@ -119,4 +123,21 @@ test('property: every frame has exactly `rows` rows of at most `cols` printable 
       },
     ),
   );
+});
+
+test('the countdown is redrawn exactly when its text changes', () => {
+  // Walk a 15-minute wait: every wake-up shows a different text, and there are 14 + 60 of them.
+  const until = 900_000;
+  let now = 0;
+  let wakeUps = 0;
+  let last = formatCountdown(until - now);
+  while (now < until) {
+    now += msUntilCountdownChanges(until, now);
+    const text = formatCountdown(until - now);
+    assert.notEqual(text, last, `woke at ${now} ms without a change`);
+    last = text;
+    wakeUps++;
+  }
+  assert.equal(last, '0s');
+  assert.equal(wakeUps, 14 + 60);
 });

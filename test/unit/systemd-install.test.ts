@@ -19,6 +19,7 @@ function fakeCheckout(): string {
   for (const f of ['package.json', 'package-lock.json']) cpSync(join(repo, f), join(src, f));
   mkdirSync(join(src, 'dist/src'), { recursive: true });
   writeFileSync(join(src, 'dist/src/cli.js'), '// built\n');
+  writeFileSync(join(src, 'dist/pinauthd.cjs'), '// bundled\n');
   mkdirSync(join(src, 'config/presets'), { recursive: true });
   writeFileSync(join(src, 'config/presets/twitter.json'), '{}\n');
   writeFileSync(join(src, 'config/pinauthd.example.json'), '{"example":true}\n');
@@ -66,19 +67,20 @@ test('install.sh installs with safe modes, is idempotent and never overwrites co
   assert.equal(readFileSync(join(etc, 'config.json'), 'utf8'), '{"example":true}\n');
   assert.equal(mode(join(etc, 'config.json')), 0o644);
   assert.ok(existsSync(join(root, 'opt/pinauthd/dist/src/cli.js')));
+  assert.ok(existsSync(join(root, 'opt/pinauthd/dist/pinauthd.cjs')));
   assert.ok(existsSync(join(root, 'opt/pinauthd/config/presets/twitter.json')));
   for (const f of ['etc/systemd/system/pinauthd.service', 'etc/udev/rules.d/99-pinauthd.rules', 'etc/modules-load.d/pinauthd.conf']) {
     assert.equal(mode(join(root, f)), 0o644, f);
   }
-  assert.match(readFileSync(join(root, 'etc/systemd/system/pinauthd.service'), 'utf8'), /^ExecStart=\S*node --max-old-space-size=\d+ \/opt\/pinauthd\/dist\/src\/cli\.js run$/m);
+  assert.match(readFileSync(join(root, 'etc/systemd/system/pinauthd.service'), 'utf8'), /^ExecStart=\S*node --max-old-space-size=\d+ \/opt\/pinauthd\/dist\/pinauthd\.cjs run$/m);
 
   writeFileSync(join(etc, 'config.json'), '{"edited":true}\n');
-  writeFileSync(join(src, 'dist/src/cli.js'), '// rebuilt\n');
+  writeFileSync(join(src, 'dist/pinauthd.cjs'), '// rebundled\n');
   const second = await install(src, ['--no-npm', '--root', root], '');
   assert.equal(second.code, 0, second.out);
   assert.equal(readFileSync(join(etc, 'config.json'), 'utf8'), '{"edited":true}\n');
   assert.equal(readFileSync(join(etc, 'consumer_secret'), 'utf8'), SECRET);
-  assert.equal(readFileSync(join(root, 'opt/pinauthd/dist/src/cli.js'), 'utf8'), '// rebuilt\n');
+  assert.equal(readFileSync(join(root, 'opt/pinauthd/dist/pinauthd.cjs'), 'utf8'), '// rebundled\n');
 });
 
 test('install.sh refuses an empty secret', async (t) => {

@@ -54,12 +54,25 @@ export function pinEcho(entered: string, digits: number): string {
   return PIN_PREFIX + shown + '_'.repeat(Math.max(0, digits - shown.length));
 }
 
-/** mm:ss of the time left (never negative). */
+/**
+ * The time left, as short as a small display needs: whole minutes (`15m`, rounded up) while
+ * a minute or more is left, then seconds (`42s`). It changes once a minute for most of a
+ * wait, so an idle daemon wakes and writes to the serial line once a minute, not every second.
+ */
 export function formatCountdown(msLeft: number): string {
   const total = Math.max(0, Math.ceil(msLeft / 1000));
-  const mm = Math.floor(total / 60);
-  const ss = total % 60;
-  return `${String(mm).padStart(2, '0')}:${String(ss).padStart(2, '0')}`;
+  return total >= 60 ? `${Math.ceil(total / 60)}m` : `${total}s`;
+}
+
+/** Milliseconds until formatCountdown(until - now) shows something else (at least 50 ms). */
+export function msUntilCountdownChanges(until: number, now: number): number {
+  const left = until - now;
+  if (left <= 0) return 60_000;
+  const secs = Math.ceil(left / 1000);
+  // The text changes when `left` drops to the next lower boundary: a whole minute while a
+  // minute or more is left (the last one being the 60 s mark), then each second.
+  const boundary = secs > 60 ? (Math.ceil(secs / 60) - 1) * 60_000 : (secs - 1) * 1000;
+  return Math.max(50, left - boundary);
 }
 
 /** Word wrap to `cols`; words longer than a row are split. */

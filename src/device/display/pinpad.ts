@@ -344,11 +344,17 @@ export class PinpadDisplay implements Display {
       model = { layoutKey: plan.layoutKey, rows: plan.rows.map(() => (plan.textCol === 0 ? '' : ' '.repeat(plan.textCols))), qrKey: null, cursor: this.#caps.has('cursor') ? '?' : 'OFF' };
     }
     if (plan.qr && model.qrKey !== plan.qr.key) out.push(...bmpBands(plan.qr.bitmap, plan.qr.x, plan.qr.y));
-    plan.rows.forEach((row, r) => {
-      const before = model.rows[r] ?? '';
-      if (before === row) return;
-      out.push(rowUpdate(r, before, row, plan.textCol));
-    });
+    const shown = model.rows;
+    const updates = plan.rows.flatMap((row, r) => (shown[r] === row ? [] : [rowUpdate(r, shown[r] ?? '', row, plan.textCol)]));
+    // A screen that blanks most of what was there ("Checking PIN...") is cheaper as CLR and
+    // its few rows than as a row-by-row update.
+    const fresh = ['CLR', ...plan.rows.flatMap((row, r) => (row.length > 0 ? [`ROW ${r} ${row}`] : []))];
+    const bytes = (cmds: string[]) => cmds.reduce((n, c) => n + c.length + 1, 0);
+    if (plan.textCol === 0 && !plan.qr && !out.includes('CLR') && bytes(fresh) < bytes(updates)) {
+      out.push(...fresh);
+      // CLR sends the cursor home: a cursor position must be sent again.
+      if (model.cursor !== 'OFF') model = { ...model, cursor: '?' };
+    } else out.push(...updates);
     if (plan.cursor !== model.cursor) out.push(plan.cursor === 'OFF' ? 'CUR OFF' : `CUR ${plan.cursor}`);
     // The LED shows the current screen's tone: green, red, or off for a plain screen.
     if (this.#caps.has('led')) {

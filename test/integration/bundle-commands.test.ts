@@ -1,0 +1,94 @@
+/**
+ * The production bundle (dist/pinauthd.cjs, what the systemd unit runs, with the unit's node
+ * flags) runs every command: status, run --once (the whole PIN flow), token, run + reauth +
+ * logout over the control socket, login --console, doctor. The other integration tests run
+ * the tsc output; this one catches what bundling can break (a lazy import, a stand-in for a
+ * built-in, the precompiled config validator, Ajv's fallback for the store's schema).
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { BUNDLE, bundleCli, spawnBundle, stopBundles, unitNodeFlags } from '../helpers/bundle-stack.js';
+import { Stack } from '../helpers/stack.js';
+
+describe('the bundle runs every command', () => {
+  let s: Stack;
+  before(async () => {
+    assert.ok(existsSync(BUNDLE), `${BUNDLE} is missing: npm run build`);
+    s = await Stack.start({ profile: 'lcd20x4', keypadMode: 'keys', transport: 'tcp', logLevel: 'info' });
+  });
+  after(async () => {
+    await stopBundles();
+    await s?.close();
+  });
+
+  it('is started with the unit\'s node flags', () => {
+    assert.deepEqual(unitNodeFlags('ExecStart=/usr/bin/node --max-old-space-size=96 /opt/pinauthd/dist/pinauthd.cjs run\n'), ['--max-old-space-size=96']);
+    assert.ok(unitNodeFlags().some((f) => f.startsWith('--max-old-space-size=')));
+  });
+
+  it('status --json with nothing stored', async () => {
+    const r = await bundleCli(s, ['status', '--json']);
+    assert.equal(r.code, 1, r.stderr);
+    const st = JSON.parse(r.stdout) as { running: boolean; account: unknown };
+    assert.equal(st.running, false);
+    assert.equal(st.account, null);
+  });
+
+  it('run --once: the URL on the display, the PIN on the keypad, the token stored, exit 0', async () => {
+    const d = spawnBundle(s, ['run', '--once']);
+    await d.waitForState('awaiting_pin');
+    await s.waitForText('Open link:');
+    const pin = await s.approve();
+    const shown = s.waitForText('@twitterapi');
+    for (const k of pin) s.sim.pressKey(k);
+    await shown;
+    assert.equal(await d.exited, 0, d.output);
+    const store = await s.readStore();
+    assert.equal(store.accounts.length, 1);
+    assert.equal(store.accounts[0].screenName, 'twitterapi');
+  });
+
+  it('status --json and token --json read the stored account', async () => {
+    const st = await bundleCli(s, ['status', '--json']);
+    assert.equal(st.code, 0, st.stderr);
+    assert.equal((JSON.parse(st.stdout) as { account: { screenName: string } }).account.screenName, 'twitterapi');
+    const tok = await bundleCli(s, ['token', '--json']);
+    assert.equal(tok.code, 0, tok.stderr);
+    const t = JSON.parse(tok.stdout) as { token: string; tokenSecret: string };
+    assert.ok(t.token.length > 0 && t.tokenSecret.length > 0);
+  });
+
+  it('run, then reauth and logout over the control socket', async () => {
+    const d = spawnBundle(s, ['run']);
+    await d.waitForState('authorized');
+    const live = await bundleCli(s, ['status', '--json']);
+    assert.equal((JSON.parse(live.stdout) as { running: boolean }).running, true, live.stderr);
+    const re = await bundleCli(s, ['reauth', '--json']);
+    assert.equal(re.code, 0, re.stderr);
+    await d.waitForState('confirm_reauth').catch(() => d.waitForState('requesting'));
+    const out = await bundleCli(s, ['logout', '--json']);
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal((JSON.parse(out.stdout) as { removed: boolean }).removed, true);
+    await d.waitForState('awaiting_pin');
+    assert.equal(await d.stop(), 0, d.output);
+    assert.equal((await s.readStore()).accounts.length, 0);
+  });
+
+  it('login --console: the URL on stdout, the PIN on stdin', async () => {
+    const d = spawnBundle(s, ['login', '--console']);
+    const url = await d.waitFor(() => /https?:\/\/\S+oauth_token=\S+/.exec(d.output)?.[0], 'the authorize URL on stdout');
+    const pin = await s.provider.approve(new URL(url).searchParams.get('oauth_token')!);
+    d.child.stdin!.end(`${pin}\n`);
+    assert.equal(await d.exited, 0, d.output);
+    assert.match(d.output, /The token is stored in|Authorized as @twitterapi/);
+    assert.equal((await s.readStore()).accounts[0].screenName, 'twitterapi');
+  });
+
+  it('doctor --json reports its checks', async () => {
+    const r = await bundleCli(s, ['doctor', '--json']);
+    assert.ok(r.code === 0 || r.code === 1, `exit ${r.code}: ${r.stderr}`);
+    const findings = JSON.parse(r.stdout) as Array<{ severity: string }>;
+    assert.ok(Array.isArray(findings) && findings.length > 0);
+  });
+});
