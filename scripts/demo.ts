@@ -163,7 +163,7 @@ async function main(): Promise<number> {
       const frame = renderScreen(sim);
       if (frame !== last) process.stdout.write(`\n${frame}\n`);
       last = frame;
-    }, 80);
+    }, 25);
   };
   sim.on('screen', print);
   const stopSignals = () => void cleanup().then((c) => process.exit(c));

@@ -166,6 +166,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.stopping ??= (async () => {
       this.notifier?.stopWatchdog();
       const told = this.notifier?.stopping();
+      // `--once` done: "Authorized as @name" is the last thing the person should see.
+      this.keepScreen = this.exitWhenAuthorized && this.current.name === 'authorized';
       this.dispatch({ type: 'stop' });
       await Promise.allSettled([...this.writes]);
       // Let "pinauthd stopped" reach the display rather than leave a URL with a frozen
@@ -407,7 +409,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     return p;
   }
 
+  private keepScreen = false;
+
   private render(): void {
+    if (this.keepScreen) return;
     const view = viewFor(this.current, { pinDigits: this.cfg.provider.pin.digits, entered: this.entered });
     this.rendering = this.device.show(view).catch((e: unknown) => this.log.debug({ err: toPinauthError(e).toLog() }, 'display write failed'));
   }
