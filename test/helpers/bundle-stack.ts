@@ -3,10 +3,9 @@
  * unit starts it: with the node flags of its ExecStart line. Used with a Stack from
  * stack.ts (its provider, simulator and config), which itself runs the tsc output.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, type LogLine, type Stack } from './stack.js';
+import { DaemonProcess, ROOT, type Stack } from './stack.js';
 
 export const BUNDLE = path.join(ROOT, 'dist/pinauthd.cjs');
 
@@ -20,94 +19,11 @@ export function unitNodeFlags(unitText = readFileSync(path.join(ROOT, 'systemd/p
   return words.slice(1, script);
 }
 
-export class BundleProcess {
-  readonly child: ChildProcess;
-  readonly lines: string[] = [];
-  readonly stderr: string[] = [];
-  readonly exited: Promise<number | null>;
-  private waiters: Array<() => void> = [];
-
-  constructor(args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [...unitNodeFlags(), BUNDLE, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let buf = '';
-    this.child.stdout!.setEncoding('utf8').on('data', (c: string) => {
-      buf += c;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        this.lines.push(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-      }
-      this.partial = buf;
-      this.notify();
-    });
-    this.child.stderr!.setEncoding('utf8').on('data', (c: string) => {
-      this.stderr.push(c);
-      this.notify();
-    });
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
-  }
-
-  /** stdout after the last newline (a prompt). */
-  partial = '';
-
-  private notify(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  get output(): string {
-    return `${this.lines.join('\n')}\n${this.partial}${this.stderr.join('')}`;
-  }
-
-  get logs(): LogLine[] {
-    return this.lines.flatMap((l) => {
-      try {
-        return [JSON.parse(l) as LogLine];
-      } catch {
-        return [];
-      }
-    });
-  }
-
-  /** Resolves with the first value `check` returns from the output so far or later. */
-  waitFor<T>(check: () => T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> {
-    const err = new Error(`timed out waiting for ${what}`);
-    return new Promise((resolve, reject) => {
-      let done = false;
-      const timer = setTimeout(() => {
-        done = true;
-        err.message += `; output so far:\n${this.output.slice(-3000)}`;
-        reject(err);
-      }, timeoutMs);
-      const attempt = () => {
-        if (done) return;
-        const v = check();
-        if (v) {
-          done = true;
-          clearTimeout(timer);
-          resolve(v);
-        } else this.waiters.push(attempt);
-      };
-      attempt();
-    });
-  }
-
-  waitForState(state: string, timeoutMs = 15_000): Promise<LogLine> {
-    return this.waitFor(() => this.logs.find((l) => l.msg === `state ${state}`), `state ${state}`, timeoutMs);
-  }
-
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-    return this.exited;
-  }
-}
-
-const running = new Set<BundleProcess>();
+const running = new Set<DaemonProcess>();
 
 /** The bundle with `args` and the stack's config and environment. */
-export function spawnBundle(stack: Stack, args: string[], env: NodeJS.ProcessEnv = {}): BundleProcess {
-  const p = new BundleProcess([...args, '--config', stack.configPath], stack.env(env));
+export function spawnBundle(stack: Stack, args: string[], env: NodeJS.ProcessEnv = {}): DaemonProcess {
+  const p = new DaemonProcess([...args, '--config', stack.configPath], stack.env(env), [...unitNodeFlags(), BUNDLE]);
   running.add(p);
   void p.exited.then(() => running.delete(p));
   return p;

@@ -40,8 +40,12 @@ export class DaemonProcess {
   readonly exited: Promise<number | null>;
   private waiters: Array<() => void> = [];
 
-  constructor(args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  /** stdout after the last newline (a prompt). */
+  partial = '';
+
+  /** `entry`: what node runs before the CLI's arguments (default the tsc output, dist/src/cli.js). */
+  constructor(args: string[], env: NodeJS.ProcessEnv, entry: string[] = [CLI]) {
+    this.child = spawn(process.execPath, [...entry, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let buf = '';
     this.child.stdout!.setEncoding('utf8').on('data', (c: string) => {
       buf += c;
@@ -50,6 +54,7 @@ export class DaemonProcess {
         this.lines.push(buf.slice(0, nl));
         buf = buf.slice(nl + 1);
       }
+      this.partial = buf;
       this.notify();
     });
     this.child.stderr!.setEncoding('utf8').on('data', (c: string) => {
@@ -79,7 +84,12 @@ export class DaemonProcess {
 
   /** All output, for secret scans. */
   get output(): string {
-    return this.lines.join('\n') + '\n' + this.stderr.join('');
+    return this.lines.join('\n') + '\n' + this.partial + this.stderr.join('');
+  }
+
+  /** Resolves with the first truthy value `check` returns from the output so far or later. */
+  waitFor<T>(check: () => T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> {
+    return waitFor(() => check() || undefined, (f) => this.waiters.push(f), timeoutMs, () => `${what}; output so far:\n${this.output.slice(-3000)}`);
   }
 
   async waitForLog(pred: (l: LogLine) => boolean, timeoutMs = 15_000, what = 'log line'): Promise<LogLine> {
