@@ -93,7 +93,7 @@ if [ "$NODE_MAJOR" -lt "$MIN_NODE_MAJOR" ]; then
 fi
 say "Node $("$NODE_BIN" --version) at $NODE_BIN"
 
-# The unit runs the bundle (dist/pinauthd.cjs); dist/src/ is the unbundled build (`pinauthd` on PATH).
+# The unit and the `pinauthd` command run the bundle (dist/pinauthd.cjs).
 [ -f "$SRC_DIR/dist/pinauthd.cjs" ] || die "no build found at $SRC_DIR/dist/pinauthd.cjs: run 'npm ci && npm run build' first"
 for f in systemd/pinauthd.service systemd/99-pinauthd.rules systemd/modules-load.d/pinauthd.conf package.json package-lock.json; do
   [ -f "$SRC_DIR/$f" ] || die "missing $SRC_DIR/$f"
@@ -132,6 +132,32 @@ fi
 # Root owns the program; the service's dynamic user may only read it.
 [ "$(id -u)" -ne 0 ] || run chown -R 0:0 "$T$APP_DIR"
 run chmod -R u=rwX,go=rX "$T$APP_DIR"
+
+# ---- the `pinauthd` command for operators ----------------------------------------------------
+# status, reauth, logout, token and doctor, run as root: the config is found at
+# /etc/pinauthd/config.json, and the credentials the unit loads are read from their files.
+say "command -> $T/usr/local/bin/pinauthd"
+run install -d -m 0755 "$T/usr/local/bin"
+if [ "$DRY_RUN" = 1 ]; then
+  printf '    would write %s\n' "$T/usr/local/bin/pinauthd"
+else
+  cat >"$T/usr/local/bin/pinauthd.tmp" <<WRAPPER
+#!/bin/sh
+# pinauthd operator command (installed by systemd/install.sh)
+for name in consumer_key consumer_secret; do
+  f="$ETC_DIR/\$name"
+  if [ -r "\$f" ]; then
+    case \$name in
+      consumer_key) export PINAUTHD_CONSUMER_KEY_FILE="\$f" ;;
+      consumer_secret) export PINAUTHD_CONSUMER_SECRET_FILE="\$f" ;;
+    esac
+  fi
+done
+exec $NODE_BIN $APP_DIR/dist/pinauthd.cjs "\$@"
+WRAPPER
+  chmod 0755 "$T/usr/local/bin/pinauthd.tmp"
+  mv "$T/usr/local/bin/pinauthd.tmp" "$T/usr/local/bin/pinauthd"
+fi
 
 # ---- unit, udev rule, modules ---------------------------------------------------------------
 say "unit -> $T/etc/systemd/system/$UNIT_NAME"

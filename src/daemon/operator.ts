@@ -74,12 +74,13 @@ export async function reauth(opts: CommonOptions): Promise<number> {
 }
 
 export async function logout(opts: CommonOptions): Promise<number> {
-  const cfg = await config(opts, true);
-  const live = await askDaemon(controlSocketPath(cfg.store.path), 'logout', 20_000);
+  // A running daemon has the secrets and does the work; only without one are they needed here.
+  const live = await askDaemon(controlSocketPath((await config(opts, false)).store.path), 'logout', 20_000);
   let result: { removed: boolean; invalidated: boolean };
   if (live?.ok) {
     result = live.result as { removed: boolean; invalidated: boolean };
   } else {
+    const cfg = await config(opts, true);
     const logger = createLogger({ level: process.env.PINAUTHD_LOG_LEVEL ?? 'warn', destination: 2 });
     const lock = await acquireInstanceLock(dirname(cfg.store.path));
     try {

@@ -69,6 +69,12 @@ test('install.sh installs with safe modes, is idempotent and never overwrites co
   assert.ok(existsSync(join(root, 'opt/pinauthd/dist/src/cli.js')));
   assert.ok(existsSync(join(root, 'opt/pinauthd/dist/pinauthd.cjs')));
   assert.ok(existsSync(join(root, 'opt/pinauthd/config/presets/twitter.json')));
+  // The operator command runs the bundle and finds the credentials the unit loads.
+  const wrapper = readFileSync(join(root, 'usr/local/bin/pinauthd'), 'utf8');
+  assert.equal(mode(join(root, 'usr/local/bin/pinauthd')), 0o755);
+  assert.match(wrapper, /^exec \S*node \/opt\/pinauthd\/dist\/pinauthd\.cjs "\$@"$/m);
+  assert.match(wrapper, /PINAUTHD_CONSUMER_SECRET_FILE="\$f"/);
+  assert.ok(!wrapper.includes(SECRET));
   for (const f of ['etc/systemd/system/pinauthd.service', 'etc/udev/rules.d/99-pinauthd.rules', 'etc/modules-load.d/pinauthd.conf']) {
     assert.equal(mode(join(root, f)), 0o644, f);
   }
