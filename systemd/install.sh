@@ -93,8 +93,11 @@ if [ "$NODE_MAJOR" -lt "$MIN_NODE_MAJOR" ]; then
 fi
 say "Node $("$NODE_BIN" --version) at $NODE_BIN"
 
-# The unit and the `pinauthd` command run the bundle (dist/pinauthd.cjs).
-[ -f "$SRC_DIR/dist/pinauthd.cjs" ] || die "no build found at $SRC_DIR/dist/pinauthd.cjs: run 'npm ci && npm run build' first"
+# The unit runs the bundle (dist/pinauthd.cjs) through dist/pinauthd-start.cjs (its V8 code
+# cache); the `pinauthd` command runs the bundle itself.
+for f in dist/pinauthd.cjs dist/pinauthd-start.cjs; do
+  [ -f "$SRC_DIR/$f" ] || die "no build found at $SRC_DIR/$f: run 'npm ci && npm run build' first"
+done
 for f in systemd/pinauthd.service systemd/99-pinauthd.rules systemd/modules-load.d/pinauthd.conf package.json package-lock.json; do
   [ -f "$SRC_DIR/$f" ] || die "missing $SRC_DIR/$f"
 done
@@ -110,6 +113,8 @@ run install -d -m 0755 "$T$APP_DIR"
 # Replace dist/ as a whole, so files removed upstream do not linger.
 run rm -rf "$T$APP_DIR/dist.new"
 run cp -R "$SRC_DIR/dist" "$T$APP_DIR/dist.new"
+# code caches the checkout's own runs left next to its bundle (the service's is in /var/cache)
+run find "$T$APP_DIR/dist.new" -maxdepth 1 -name 'pinauthd.*.v8cache*' -delete
 run rm -rf "$T$APP_DIR/dist"
 run mv "$T$APP_DIR/dist.new" "$T$APP_DIR/dist"
 run install -m 0644 "$SRC_DIR/package.json" "$SRC_DIR/package-lock.json" "$T$APP_DIR/"

@@ -11,7 +11,8 @@
  *   authorized     token stored (and verified)      show @name, schedule next verification
  *   requesting     no account / fresh code needed   POST request_token, store it as pending
  *   awaiting_pin   request token in hand            show URL + countdown, read the keypad
- *   exchanging     a full PIN was typed             POST access_token, store the account
+ *   exchanging     a full PIN was typed             POST access_token, store the account,
+ *                                                    then verify it
  *   waiting        a retryable failure              countdown, then retry `then`
  *   confirm_reauth keypad asked to re-authorize     ask "#=yes *=no"
  *   stopped        SIGTERM/SIGINT, --once done      nothing more
@@ -178,7 +179,8 @@ export function transition(state: State, event: Event, s: MachineSettings): Stat
       return state;
 
     case 'exchanging':
-      if (event.type === 'exchanged') return { name: 'authorized', account: event.account, verifyAt: event.now + s.verifyIntervalMs };
+      // A new token is verified at once: it proves the token works and records when.
+      if (event.type === 'exchanged') return { name: 'verifying', account: event.account };
       if (event.type === 'exchange_failed') {
         const e = event.error;
         const same = { pending: state.pending, expiresAt: state.expiresAt };

@@ -77,10 +77,12 @@ describe('verification', () => {
 });
 
 describe('PIN exchange', () => {
-  it('a PIN moves to exchanging, success to authorized', () => {
+  it('a PIN moves to exchanging; the new token is verified at once, then authorized', () => {
     const ex = transition(awaiting(), { type: 'pin', pin: '1234567' }, s);
     assert.equal(ex.name, 'exchanging');
-    assert.equal(transition(ex, { type: 'exchanged', account, now: NOW }, s).name, 'authorized');
+    const ver = transition(ex, { type: 'exchanged', account, now: NOW }, s);
+    assert.deepEqual(ver, { name: 'verifying', account });
+    assert.equal(transition(ver, { type: 'verified', account, now: NOW }, s).name, 'authorized');
   });
   it('a wrong PIN gives another try with the same URL, then a fresh request token', () => {
     let st = transition(exchanging(3), { type: 'exchange_failed', error: err('OAUTH_WRONG_PIN'), now: NOW }, s);

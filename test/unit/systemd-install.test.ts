@@ -20,6 +20,9 @@ function fakeCheckout(): string {
   mkdirSync(join(src, 'dist/src'), { recursive: true });
   writeFileSync(join(src, 'dist/src/cli.js'), '// built\n');
   writeFileSync(join(src, 'dist/pinauthd.cjs'), '// bundled\n');
+  writeFileSync(join(src, 'dist/pinauthd-start.cjs'), '// loader\n');
+  // a code cache left by a run in the checkout: not installed
+  writeFileSync(join(src, 'dist/pinauthd.0123456789abcdef.01234567.v8cache'), 'cache');
   mkdirSync(join(src, 'config/presets'), { recursive: true });
   writeFileSync(join(src, 'config/presets/twitter.json'), '{}\n');
   writeFileSync(join(src, 'config/pinauthd.example.json'), '{"example":true}\n');
@@ -68,6 +71,8 @@ test('install.sh installs with safe modes, is idempotent and never overwrites co
   assert.equal(mode(join(etc, 'config.json')), 0o644);
   assert.ok(existsSync(join(root, 'opt/pinauthd/dist/src/cli.js')));
   assert.ok(existsSync(join(root, 'opt/pinauthd/dist/pinauthd.cjs')));
+  assert.ok(existsSync(join(root, 'opt/pinauthd/dist/pinauthd-start.cjs')));
+  assert.ok(!existsSync(join(root, 'opt/pinauthd/dist/pinauthd.0123456789abcdef.01234567.v8cache')), 'a code cache was installed');
   assert.ok(existsSync(join(root, 'opt/pinauthd/config/presets/twitter.json')));
   // The operator command runs the bundle and finds the credentials the unit loads.
   const wrapper = readFileSync(join(root, 'usr/local/bin/pinauthd'), 'utf8');
@@ -78,7 +83,7 @@ test('install.sh installs with safe modes, is idempotent and never overwrites co
   for (const f of ['etc/systemd/system/pinauthd.service', 'etc/udev/rules.d/99-pinauthd.rules', 'etc/modules-load.d/pinauthd.conf']) {
     assert.equal(mode(join(root, f)), 0o644, f);
   }
-  assert.match(readFileSync(join(root, 'etc/systemd/system/pinauthd.service'), 'utf8'), /^ExecStart=\S*node --max-old-space-size=\d+ \/opt\/pinauthd\/dist\/pinauthd\.cjs run$/m);
+  assert.match(readFileSync(join(root, 'etc/systemd/system/pinauthd.service'), 'utf8'), /^ExecStart=\S*node --max-old-space-size=\d+ \/opt\/pinauthd\/dist\/pinauthd-start\.cjs run$/m);
 
   writeFileSync(join(etc, 'config.json'), '{"edited":true}\n');
   writeFileSync(join(src, 'dist/pinauthd.cjs'), '// rebundled\n');

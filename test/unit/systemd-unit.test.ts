@@ -91,7 +91,7 @@ test('the unit has the lines the daemon relies on', () => {
     assert.equal(values(k).length, 1, `${k} must be set once`);
   }
   assert.equal(values('ExecStart').length, 1);
-  assert.match(values('ExecStart')[0] ?? '', /\/opt\/pinauthd\/dist\/pinauthd\.cjs run$/);
+  assert.match(values('ExecStart')[0] ?? '', /\/opt\/pinauthd\/dist\/pinauthd-start\.cjs run$/);
 });
 
 test('the unit has none of the options that break Node or hide the ttys', () => {
