@@ -9,7 +9,10 @@
  *   node scripts/bench/startup.mjs --runs 1 -- --cpu-prof --cpu-prof-dir=/tmp/prof --cpu-prof-interval=50
  *   node scripts/bench/startup.mjs --entry dist/pinauthd.cjs --entry 'dist/pinauthd.cjs|--max-semi-space-size=1'
  *
- * Several entries are interleaved in each round (A/B on a noisy machine).
+ * Several entries are interleaved in each round (A/B on a noisy machine). The loader
+ * (dist/pinauthd-start.cjs, what the unit runs) keeps its code cache in $CACHE_DIRECTORY
+ * (passed through) or next to the bundle; the warm-up start (stopped with SIGTERM) writes it:
+ *   CACHE_DIRECTORY=$(mktemp -d) node scripts/bench/startup.mjs --entry dist/pinauthd.cjs --entry dist/pinauthd-start.cjs
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';

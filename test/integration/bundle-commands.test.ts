@@ -1,14 +1,17 @@
 /**
- * The production bundle (dist/pinauthd.cjs, what the systemd unit runs, with the unit's node
- * flags) runs every command: status, run --once (the whole PIN flow), token, run + reauth +
+ * The production bundle (dist/pinauthd.cjs, run as the systemd unit runs it: through
+ * dist/pinauthd-start.cjs and its V8 code cache, with the unit's node flags) runs every command: status, run --once (the whole PIN flow), token, run + reauth +
  * logout over the control socket, login --console, doctor. The other integration tests run
  * the tsc output; this one catches what bundling can break (a lazy import, a stand-in for a
- * built-in, the precompiled config validator, Ajv's fallback for the store's schema).
+ * built-in, the precompiled config validator, Ajv's fallback for the store's schema) and
+ * what the loader's code cache can break (a corrupt cache, a directory it cannot write).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BUNDLE, bundleCli, spawnBundle, stopBundles, unitNodeFlags } from '../helpers/bundle-stack.js';
+import { BUNDLE, bundleCli, cacheDirOf, spawnBundle, stopBundles, unitNodeFlags, unitScript } from '../helpers/bundle-stack.js';
 import { Stack } from '../helpers/stack.js';
 
 describe('the bundle runs every command', () => {
@@ -25,6 +28,7 @@ describe('the bundle runs every command', () => {
   it('is started with the unit\'s node flags', () => {
     assert.deepEqual(unitNodeFlags('ExecStart=/usr/bin/node --max-old-space-size=96 /opt/pinauthd/dist/pinauthd.cjs run\n'), ['--max-old-space-size=96']);
     assert.ok(unitNodeFlags().some((f) => f.startsWith('--max-old-space-size=')));
+    assert.ok(existsSync(unitScript()), `${unitScript()} (the unit's script) is missing: npm run build`);
   });
 
   it('status --json with nothing stored', async () => {
@@ -90,5 +94,35 @@ describe('the bundle runs every command', () => {
     assert.ok(r.code === 0 || r.code === 1, `exit ${r.code}: ${r.stderr}`);
     const findings = JSON.parse(r.stdout) as Array<{ severity: string }>;
     assert.ok(Array.isArray(findings) && findings.length > 0);
+  });
+
+  it('starts with a corrupt code cache, a read-only cache directory or none', async () => {
+    const dir = cacheDirOf(s);
+    // The commands above ran with the same node and flags: one cache, written at their exit.
+    const caches = readdirSync(dir).filter((n) => n.endsWith('.v8cache'));
+    assert.equal(caches.length, 1, `caches: ${readdirSync(dir).join(', ')}`);
+    const file = path.join(dir, caches[0]!);
+    const valid = (b: Buffer): boolean => b.length > 32 && createHash('sha256').update(b.subarray(32)).digest().equals(b.subarray(0, 32));
+    assert.ok(valid(readFileSync(file)), 'the cache does not carry its checksum');
+    const corrupt = Buffer.from(readFileSync(file));
+    corrupt.fill(0x5a, corrupt.length >> 1, (corrupt.length >> 1) + 64);
+    writeFileSync(file, corrupt);
+    const starts = async (env: NodeJS.ProcessEnv = {}): Promise<void> => {
+      const d = spawnBundle(s, ['run'], env);
+      await d.waitForState('authorized');
+      assert.equal(await d.stop(), 0, d.output);
+    };
+    chmodSync(dir, 0o555); // read-only, unless we are root
+    try {
+      await starts();
+    } finally {
+      chmodSync(dir, 0o755);
+    }
+    if (process.getuid?.() !== 0) assert.deepEqual(readFileSync(file), corrupt, 'wrote into a read-only directory');
+    await starts();
+    assert.ok(valid(readFileSync(file)), 'the corrupt cache was not replaced');
+    // a directory nobody can write to, root included; and one that does not exist
+    await starts({ CACHE_DIRECTORY: '/proc/self' });
+    await starts({ CACHE_DIRECTORY: path.join(s.dir, 'no-such-dir') });
   });
 });
