@@ -3,7 +3,7 @@
  *
  * Deliberately shares no code with local-provider/ or src/: the percent-encoding works byte by
  * byte on UTF-8 instead of through encodeURIComponent, so the two sides cross-check each other
- * (and both are checked against /work/shared/vectors/oauth1.json).
+ * (and both are checked against ../shared/vectors/oauth1.json).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { request } from 'node:http';

@@ -122,16 +122,21 @@ describe('crash consistency', () => {
     const random = rng(SEED + 1);
     const s = await Stack.start({ profile: 'lcd20x4', keypadMode: 'keys' });
     stacks.push(s);
-    const kinds = { pending: 0, token: 0, logout: 0 };
+    const kinds = { pending: 0, token: 0, logout: 0, revoked: 0 };
     const outcomes = { old: 0, new: 0 };
     const N = Number(process.env.RELIABILITY_DAEMON_KILLS ?? 24);
     for (let i = 0; i < N; i++) {
       const before = await readStoreSnapshot(s.storePath);
       const d = s.spawn(['run']);
       let kind: keyof typeof kinds;
-      if (before.accounts.length > 0) {
+      const settled = before.accounts.length > 0 ? await d.waitForLog((l) => l.msg === 'state authorized' || l.msg === 'state awaiting_pin', 30_000) : null;
+      if (settled?.msg === 'state awaiting_pin') {
+        // An earlier logout was killed after the provider invalidated the token but before
+        // the store write: this start verified it, was refused, and drops the account itself.
+        kind = 'revoked';
+        await d.stop('SIGKILL');
+      } else if (settled) {
         kind = 'logout';
-        await d.waitForState('authorized', 30_000);
         const cli = s.spawn(['logout']);
         await new Promise((r) => setTimeout(r, random() * 150));
         await d.stop('SIGKILL');
@@ -160,6 +165,10 @@ describe('crash consistency', () => {
         const isNew = snap.accounts.length === 1 && snap.pending === null && snap.accounts[0]!.screenName === 'twitterapi';
         assert.ok(isOld || isNew, `mixed state after a kill during the exchange: ${JSON.stringify({ a: snap.accounts.length, p: !!snap.pending })}`);
         outcomes[isNew ? 'new' : 'old']++;
+      } else if (kind === 'revoked') {
+        const isOld = JSON.stringify(snap.accounts) === JSON.stringify(before.accounts);
+        assert.ok(isOld || snap.accounts.length === 0, 'mixed state after a kill while dropping a revoked account');
+        outcomes[isOld ? 'old' : 'new']++;
       } else if (kind === 'logout') {
         const isOld = snap.accounts.length === 1 && snap.accounts[0]!.token === before.accounts[0]!.token;
         const isNew = snap.accounts.length === 0;
@@ -179,7 +188,7 @@ describe('crash consistency', () => {
       await d.waitForState('authorized');
     }
     await d.stop('SIGTERM');
-    record(SECTION, 'real daemon kill -9 trials (pending / token / logout)', `${N} (${kinds.pending}/${kinds.token}/${kinds.logout})`, 'all valid');
+    record(SECTION, 'real daemon kill -9 trials (pending / token / logout / revoked found at start)', `${N} (${kinds.pending}/${kinds.token}/${kinds.logout}/${kinds.revoked})`, 'all valid');
     record(SECTION, 'real daemon kills: old state / new state', `${outcomes.old} / ${outcomes.new}`, 'never a mix');
   });
 });

@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import pino from 'pino';
 import type { ProviderConfig } from '../../src/config/types.js';
 import { isPinauthError } from '../../src/errors.js';
 import { OAuthClient, formatVerifier } from '../../src/oauth/client.js';
 import { parseOAuthHeader, refusedPort, startServer, type SeenRequest, type TestServer } from '../helpers/oauth-server.js';
+import { loadVectors } from '../helpers/vectors.js';
 
-const replies = (JSON.parse(readFileSync('/work/shared/vectors/oauth1.json', 'utf8')) as {
-  provider_replies: { request_token: string; access_token: string };
-}).provider_replies;
+const replies = loadVectors().provider_replies;
 
 const CONSUMER_KEY = 'ck-public';
 const CONSUMER_SECRET = 'CANARY-CONSUMER-SECRET';

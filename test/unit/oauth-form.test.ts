@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isPinauthError, PinauthError } from '../../src/errors.js';
 import { parseForm } from '../../src/oauth/form.js';
 import { percentEncode } from '../../src/oauth/sign.js';
+import { loadVectors } from '../helpers/vectors.js';
 
-const replies = (JSON.parse(readFileSync('/work/shared/vectors/oauth1.json', 'utf8')) as {
-  provider_replies: { request_token: string; access_token: string; error_shapes_seen: string[] };
-}).provider_replies;
+const replies = loadVectors().provider_replies;
 
 // Sorted: a record lists integer-like names ("0") first, whatever order the reply had.
 const sorted = (ps: [string, string][]) => [...ps].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ErrorCodes, type ErrorCode } from '../../src/errors.js';
 import {
@@ -9,10 +8,9 @@ import {
   sanitizeProviderText,
   type ProviderCallContext,
 } from '../../src/oauth/provider-errors.js';
+import { loadVectors } from '../helpers/vectors.js';
 
-const shapes = (JSON.parse(readFileSync('/work/shared/vectors/oauth1.json', 'utf8')) as {
-  provider_replies: { error_shapes_seen: string[] };
-}).provider_replies.error_shapes_seen;
+const shapes = loadVectors().provider_replies.error_shapes_seen;
 
 function headers(h: Record<string, string> = {}) {
   const lower = Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { isPinauthError } from '../../src/errors.js';
 import {
@@ -13,28 +12,9 @@ import {
   signRequest,
   type SignatureMethod,
 } from '../../src/oauth/sign.js';
+import { loadVectors, type SignatureVector } from '../helpers/vectors.js';
 
-interface SignatureVector {
-  source: string;
-  method: string;
-  url: string;
-  params?: Record<string, string>;
-  query?: Record<string, string>;
-  body?: Record<string, string>;
-  oauth: Record<string, string>;
-  consumer_secret: string;
-  token_secret: string;
-  base_string?: string;
-  signature: string;
-}
-
-const vectors = JSON.parse(readFileSync('/work/shared/vectors/oauth1.json', 'utf8')) as {
-  signatures: SignatureVector[];
-  base_strings: { source: string; method: string; url: string; body: string; oauth: Record<string, string>; base_string: string }[];
-  plaintext: { source: string; consumer_secret: string; token_secret: string; signature: string }[];
-  percent_encoding: { cases: [string, string][] };
-  methods_over_one_base_string: Record<string, string> & { base_string: string; consumer_secret: string; token_secret: string };
-};
+const vectors = loadVectors();
 
 /** The request a vector describes: GET params go in the query, POST body fields in the body. */
 function requestOf(v: SignatureVector): { url: string; body?: Record<string, string> } {

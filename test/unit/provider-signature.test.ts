@@ -12,7 +12,7 @@ import {
   type Param,
 } from '../../local-provider/signature.js';
 import * as helper from '../helpers/provider-client.js';
-import { loadVectors } from '../helpers/provider-vectors.js';
+import { loadVectors } from '../helpers/vectors.js';
 
 const V = loadVectors();
 

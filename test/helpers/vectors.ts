@@ -18,7 +18,7 @@ export interface SignatureVector {
 export interface Vectors {
   signatures: SignatureVector[];
   base_strings: { source: string; method: string; url: string; body: string; oauth: Record<string, string>; base_string: string }[];
-  plaintext: { consumer_secret: string; token_secret: string; signature: string }[];
+  plaintext: { source: string; consumer_secret: string; token_secret: string; signature: string }[];
   percent_encoding: { cases: [string, string][] };
   methods_over_one_base_string: {
     base_string: string;
@@ -28,10 +28,12 @@ export interface Vectors {
     'HMAC-SHA256': string;
     PLAINTEXT: string;
   };
-  provider_replies: { request_token: string; access_token: string };
+  provider_replies: { request_token: string; access_token: string; error_shapes_seen: string[]; error_codes: Record<string, string> };
 }
 
+/** ../shared/ beside the checkout (as CI lays it out), read once. */
+let cached: Vectors | undefined;
 export function loadVectors(): Vectors {
-  const file = new URL('../../../shared/vectors/oauth1.json', import.meta.url);
-  return JSON.parse(readFileSync(file, 'utf8')) as Vectors;
+  cached ??= JSON.parse(readFileSync(new URL('../../../shared/vectors/oauth1.json', import.meta.url), 'utf8')) as Vectors;
+  return cached;
 }
