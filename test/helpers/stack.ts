@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { after } from 'node:test';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -243,6 +244,13 @@ export class Stack {
     return this.provider.approve(await this.pendingToken());
   }
 
+  /** Back to a clean slate between tests: no daemon, no store, a provider without tokens or faults. */
+  async reset(): Promise<void> {
+    for (const d of this.daemons) await d.stop('SIGTERM');
+    this.provider.reset();
+    await rm(this.storePath, { force: true });
+  }
+
   async readStore(): Promise<any> {
     return JSON.parse(await readFile(this.storePath, 'utf8'));
   }
@@ -253,4 +261,18 @@ export class Stack {
     await this.provider.close();
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Stacks for one test file: `const stack = stacksForThisFile();` then `await stack(opts)`;
+ * every stack it started is closed when the file's tests are done.
+ */
+export function stacksForThisFile(): (opts?: StackOptions) => Promise<Stack> {
+  const stacks: Stack[] = [];
+  after(() => Promise.all(stacks.map((s) => s.close())));
+  return async (opts = {}) => {
+    const s = await Stack.start(opts);
+    stacks.push(s);
+    return s;
+  };
 }

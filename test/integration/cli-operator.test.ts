@@ -3,7 +3,7 @@
  * login --console, and the exit codes of src/cli.ts.
  */
 import assert from 'node:assert/strict';
-import { rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -38,9 +38,7 @@ describe('operator commands', () => {
     await s.close();
   });
   beforeEach(async () => {
-    for (const d of s.daemons) await d.stop('SIGTERM');
-    s.provider.reset();
-    await rm(s.storePath, { force: true });
+    await s.reset();
   });
 
   it('status and status --json while running and while stopped; token --json', async () => {

@@ -3,8 +3,8 @@
  * local provider. The config says 40x4 on purpose: the device's HELLO grid must win.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
-import { Stack } from '../helpers/stack.js';
+import { describe, it } from 'node:test';
+import { Stack, stacksForThisFile } from '../helpers/stack.js';
 import { decodeQr } from '../helpers/sim-pixels.js';
 import {
   chunksOf,
@@ -17,15 +17,7 @@ import {
   withoutScheme,
 } from '../helpers/device-stack.js';
 
-const stacks: Stack[] = [];
-after(async () => {
-  await Promise.all(stacks.map((s) => s.close()));
-});
-async function stack(opts: Parameters<typeof Stack.start>[0]): Promise<Stack> {
-  const s = await Stack.start(opts);
-  stacks.push(s);
-  return s;
-}
+const stack = stacksForThisFile();
 
 async function authorizeUrl(s: Stack): Promise<string> {
   await s.pendingToken();

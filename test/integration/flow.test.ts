@@ -5,18 +5,10 @@
 import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
-import { DEMO_SECRET, Stack } from '../helpers/stack.js';
+import { describe, it } from 'node:test';
+import { DEMO_SECRET, Stack, stacksForThisFile } from '../helpers/stack.js';
 
-const stacks: Stack[] = [];
-after(async () => {
-  await Promise.all(stacks.map((s) => s.close()));
-});
-async function stack(opts: Parameters<typeof Stack.start>[0]): Promise<Stack> {
-  const s = await Stack.start(opts);
-  stacks.push(s);
-  return s;
-}
+const stack = stacksForThisFile();
 
 async function authorizeWithKeys(s: Stack, pin: string): Promise<void> {
   for (const k of pin) s.sim.pressKey(k);

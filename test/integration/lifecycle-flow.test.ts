@@ -5,7 +5,6 @@
  * requests reached the provider.
  */
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Stack, type DaemonProcess } from '../helpers/stack.js';
 
@@ -43,9 +42,7 @@ describe('state machine, for real (shared stack)', () => {
     await s.close();
   });
   beforeEach(async () => {
-    for (const d of s.daemons) await d.stop('SIGTERM');
-    s.provider.reset();
-    await rm(s.storePath, { force: true });
+    await s.reset();
     frames.length = 0;
   });
 

@@ -4,7 +4,7 @@
  * the stop time is measured and reported as a diagnostic.
  */
 import assert from 'node:assert/strict';
-import { rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -16,9 +16,7 @@ function typeKeys(s: Stack, keys: string): void {
 
 /** No daemon, no store, a provider without tokens or faults. */
 async function fresh(s: Stack): Promise<void> {
-  for (const d of s.daemons) await d.stop('SIGTERM');
-  s.provider.reset();
-  await rm(s.storePath, { force: true });
+  await s.reset();
 }
 
 /** Send a signal and return the exit code and how long the exit took (ms, reported only). */
