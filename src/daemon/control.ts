@@ -18,21 +18,30 @@ export function controlSocketPath(storePath: string): string {
   return join(dirname(storePath), 'control.sock');
 }
 
-export async function startControlServer(path: string, handler: ControlHandler, logger: Logger): Promise<{ close(): Promise<void> }> {
+export async function startControlServer(
+  path: string,
+  handler: ControlHandler,
+  logger: Logger,
+  opts: { idleTimeoutMs?: number } = {},
+): Promise<{ close(): Promise<void> }> {
   const log = logger.child({ module: 'control' });
   // A socket file left by a crash would make listen() fail with EADDRINUSE. The instance
   // lock is already held, so nobody else is using it.
   await rm(path, { force: true });
   const server = net.createServer((sock) => {
     let buf = '';
+    let handled = false;
     sock.setEncoding('utf8');
-    sock.setTimeout(5000, () => sock.destroy());
+    sock.setTimeout(opts.idleTimeoutMs ?? 5000, () => sock.destroy());
     sock.on('error', () => undefined);
     sock.on('data', (chunk: string) => {
+      // One command per connection: more bytes after the first line must not run it again.
+      if (handled) return;
       buf += chunk;
       if (buf.length > MAX_REQUEST) return sock.destroy();
       const nl = buf.indexOf('\n');
       if (nl < 0) return;
+      handled = true;
       let cmd: unknown;
       try {
         cmd = (JSON.parse(buf.slice(0, nl)) as { cmd?: unknown }).cmd;
@@ -43,6 +52,9 @@ export async function startControlServer(path: string, handler: ControlHandler, 
         sock.end(JSON.stringify({ ok: false, error: 'unknown command' }) + '\n');
         return;
       }
+      // The idle timeout is for a silent client; a command may take longer (logout waits for
+      // the provider, up to provider.timeoutMs), and its answer must not be cut off.
+      sock.setTimeout(0);
       handler(cmd).then(
         (result) => sock.end(JSON.stringify({ ok: true, result }) + '\n'),
         (e: unknown) => sock.end(JSON.stringify({ ok: false, error: e instanceof Error ? e.message : String(e) }) + '\n'),

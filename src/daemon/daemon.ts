@@ -184,7 +184,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.cfg = config;
     this.oauth = oauth;
     this.log.info('config reloaded');
-    if (this.current.name === 'waiting') this.dispatch({ type: 'timer', now: Number.POSITIVE_INFINITY });
+    // Retry now; with the real time, so that a request token still valid is kept.
+    if (this.current.name === 'waiting') this.dispatch({ type: 'timer', now: this.now(), early: true });
   }
 
   /** `pinauthd reauth`: start the PIN flow now; the old token stays until a new one is stored. */

@@ -23,7 +23,14 @@ import type { Account, PendingAuthorization } from '../store/types.js';
 export type State =
   | { name: 'starting' }
   | { name: 'verifying'; account: Account; attempt?: number }
-  | { name: 'authorized'; account: Account; verifyAt: number; note?: string }
+  | {
+      name: 'authorized';
+      account: Account;
+      verifyAt: number;
+      note?: string;
+      /** Verifications that failed in a row (offline): the next retry backs off further. */
+      attempt?: number;
+    }
   | { name: 'requesting'; reason?: PinauthError | 'fresh' | 'expired' | 'reauth'; attempt?: number }
   | {
       name: 'awaiting_pin';
@@ -63,7 +70,7 @@ export type Event =
   | { type: 'exchanged'; account: Account; now: number }
   | { type: 'exchange_failed'; error: PinauthError; now: number }
   | { type: 'expired' }
-  | { type: 'timer'; now: number }
+  | { type: 'timer'; now: number; /** Retry now, before `until` (a reloaded config). */ early?: boolean }
   | { type: 'fresh' }
   | { type: 'reauth' }
   | { type: 'confirm'; yes: boolean; now: number }
@@ -148,12 +155,15 @@ export function transition(state: State, event: Event, s: MachineSettings): Stat
           account: state.account,
           verifyAt: event.now + backoffMs(attemptOf(state), s, event.error.retryAfterMs),
           note: event.error.short.join(' '),
+          attempt: attemptOf(state) + 1,
         };
       }
       return state;
 
     case 'authorized':
-      if (event.type === 'timer' && event.now >= state.verifyAt) return { name: 'verifying', account: state.account };
+      if (event.type === 'timer' && event.now >= state.verifyAt) {
+        return { name: 'verifying', account: state.account, ...(state.attempt ? { attempt: state.attempt } : {}) };
+      }
       if (event.type === 'reauth') return { name: 'confirm_reauth', account: state.account };
       return state;
 
@@ -205,7 +215,7 @@ export function transition(state: State, event: Event, s: MachineSettings): Stat
       return state;
 
     case 'waiting':
-      if (event.type === 'timer' && event.now >= state.until) {
+      if (event.type === 'timer' && (event.now >= state.until || event.early)) {
         const t = state.then;
         if (t.name === 'awaiting_pin') {
           return t.expiresAt - event.now < 30_000 ? { name: 'requesting', reason: 'expired' } : { ...t, notice: state.error };

@@ -69,6 +69,25 @@ describe('verification', () => {
     assert.equal(next.name, 'authorized');
     assert.ok(next.name === 'authorized' && next.verifyAt > NOW && next.verifyAt < NOW + 10_000);
   });
+  it('verifications that keep failing (offline) back off further each time, and a success resets that', () => {
+    let st: State = { name: 'verifying', account };
+    const delays: number[] = [];
+    let now = NOW;
+    for (let i = 0; i < 5; i++) {
+      st = transition(st, { type: 'verify_failed', error: err('OAUTH_NETWORK'), now }, s);
+      assert.equal(st.name, 'authorized');
+      if (st.name !== 'authorized') return;
+      delays.push(st.verifyAt - now);
+      now = st.verifyAt;
+      st = transition(st, { type: 'timer', now }, s);
+      assert.equal(st.name, 'verifying');
+    }
+    assert.deepEqual(delays, [750, 1500, 3000, 6000, 12_000]);
+    const ok = transition(st, { type: 'verified', account, now }, s);
+    assert.equal(ok.name === 'authorized' && ok.verifyAt - now, s.verifyIntervalMs);
+    const again = transition(ok, { type: 'timer', now: now + s.verifyIntervalMs }, s);
+    assert.deepEqual(again, { name: 'verifying', account });
+  });
   it('verifies again when the interval is over, not before', () => {
     const st: State = { name: 'authorized', account, verifyAt: NOW + 1000 };
     assert.equal(transition(st, { type: 'timer', now: NOW }, s), st);

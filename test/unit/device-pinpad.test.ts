@@ -169,3 +169,16 @@ test('rowUpdate sends the cheaper of the whole row and the changed span', () => 
   // Beside a QR code the span is offset by the text column.
   assert.equal(rowUpdate(2, 'PIN: 1______', 'PIN: 12_____', 14), 'AT 20 2 2');
 });
+
+test('a device that floods ERR lines gets one log line a minute, with a count', () => {
+  const lines: Array<{ msg: string; count?: number }> = [];
+  const log = pino({ level: 'warn' }, { write: (s: string) => void lines.push(JSON.parse(s) as { msg: string; count?: number }) });
+  let now = 0;
+  const display = new PinpadDisplay({ write: async () => undefined, cols: 16, rows: 2, logger: log, now: () => now });
+  for (let i = 0; i < 500; i++) assert.equal(display.handleLine('ERR bad command'), true);
+  now = 60_000;
+  display.handleLine('ERR bad command');
+  const errs = lines.filter((l) => l.msg === 'display reported an error');
+  assert.equal(errs.length, 2);
+  assert.equal(errs[1]!.count, 500);
+});

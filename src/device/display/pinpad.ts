@@ -113,6 +113,8 @@ export class PinpadDisplay implements Display {
   #fallback: TextDisplay | null = null;
   #view: View | null = null;
   #page = 0;
+  #errCount = 0;
+  #errLoggedAt = Number.NEGATIVE_INFINITY;
   #model: Model | null = null;
   /** What the last view with a tone looked like: the same screen again does not beep again. */
   #toneKey: string | null = null;
@@ -173,8 +175,16 @@ export class PinpadDisplay implements Display {
    * (HELLO, ERR) and false for anything else (keypad input).
    */
   handleLine(line: string): boolean {
-    if (line.startsWith('ERR')  && (line.length === 3 || line[3] === ' ')) {
-      this.#logger.warn({ device: toPrintable(line.slice(4, 124)) }, 'display reported an error');
+    if (line.startsWith('ERR') && (line.length === 3 || line[3] === ' ')) {
+      // A faulty device can send ERR lines as fast as the line carries them: log the first,
+      // then at most one a minute with how many came meanwhile.
+      const now = this.#now();
+      this.#errCount++;
+      if (now - this.#errLoggedAt >= 60_000) {
+        this.#logger.warn({ device: toPrintable(line.slice(4, 124)), count: this.#errCount }, 'display reported an error');
+        this.#errLoggedAt = now;
+        this.#errCount = 0;
+      }
       return true;
     }
     if (!line.startsWith('HELLO ') && line !== 'HELLO') return false;

@@ -1,0 +1,137 @@
+/**
+ * The Daemon class (src/daemon/daemon.ts) with fakes for the device, the store and the
+ * OAuth client: what the lifecycle does around the pure machine (reload, races).
+ */
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import type { Config } from '../../src/config/types.js';
+import { Daemon, type DeviceLike, type StoreLike } from '../../src/daemon/daemon.js';
+import type { State } from '../../src/daemon/machine.js';
+import type { KeypadContext, KeypadEvent, View } from '../../src/device/types.js';
+import { PinauthError } from '../../src/errors.js';
+import { createLogger } from '../../src/log.js';
+import type { OAuthClientApi, RequestToken } from '../../src/oauth/types.js';
+import type { Account, PendingAuthorization } from '../../src/store/types.js';
+
+const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+
+const config = {
+  provider: { name: 'local', pin: { digits: 7 }, requestTokenTtlSec: 900, minVerifyIntervalSec: 60 },
+  credentials: { consumerKey: 'ck', consumerSecret: 'cs' },
+  daemon: { verifyIntervalSec: 86_400, verifyOnStart: true, pinTries: 3, backoff: { initialMs: 1000, maxMs: 300_000 } },
+} as unknown as Config;
+
+class FakeDevice extends EventEmitter implements DeviceLike {
+  connected = true;
+  views: View[] = [];
+  context: KeypadContext = { kind: 'idle' };
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  async show(view: View): Promise<void> {
+    this.views.push(view);
+  }
+  async page(): Promise<void> {}
+  setKeypadContext(ctx: KeypadContext): void {
+    this.context = ctx;
+  }
+  key(ev: KeypadEvent): void {
+    this.emit('key', ev);
+  }
+}
+
+class FakeStore implements StoreLike {
+  accounts: Account[] = [];
+  pendingAuth: PendingAuthorization | null = null;
+  account(): Account | null {
+    return this.accounts[0] ?? null;
+  }
+  pending(): PendingAuthorization | null {
+    return this.pendingAuth;
+  }
+  async saveAccount(a: Account): Promise<void> {
+    this.accounts = [a];
+    this.pendingAuth = null;
+  }
+  async markVerified(): Promise<void> {}
+  async removeAccount(): Promise<void> {
+    this.accounts = [];
+  }
+  async savePending(p: PendingAuthorization): Promise<void> {
+    this.pendingAuth = p;
+  }
+  async clearPending(): Promise<void> {
+    this.pendingAuth = null;
+  }
+}
+
+function fakeOAuth(over: Partial<OAuthClientApi> = {}): OAuthClientApi & { requests: number } {
+  const o: OAuthClientApi & { requests: number } = {
+    requests: 0,
+    clockOffsetMs: 0,
+    async requestToken(): Promise<RequestToken> {
+      o.requests++;
+      return { token: `rt${o.requests}`, secret: 'rts', authorizeUrl: `http://127.0.0.1/oauth/authorize?oauth_token=rt${o.requests}`, issuedAt: Date.now() };
+    },
+    authorizeUrl: (t: string) => `http://127.0.0.1/oauth/authorize?oauth_token=${t}`,
+    async exchange(): Promise<never> {
+      throw new PinauthError('INTERNAL', 'not set');
+    },
+    async verify() {
+      return null;
+    },
+    async invalidate() {
+      return false;
+    },
+    ...over,
+  };
+  return o;
+}
+
+function waitForState(d: Daemon, name: State['name']): Promise<State> {
+  if (d.state.name === name) return Promise.resolve(d.state);
+  return new Promise((resolve) => {
+    const on = (s: State) => {
+      if (s.name !== name) return;
+      d.off('state', on);
+      resolve(s);
+    };
+    d.on('state', on);
+  });
+}
+
+describe('daemon: config reload', () => {
+  it('a reload while rate-limited after a PIN keeps the request token that is still valid', async () => {
+    const store = new FakeStore();
+    store.pendingAuth = {
+      provider: 'local',
+      consumerKey: 'ck',
+      token: 'rt0',
+      tokenSecret: 'rts',
+      authorizeUrl: 'http://127.0.0.1/oauth/authorize?oauth_token=rt0',
+      issuedAt: new Date().toISOString(),
+    };
+    const oauth = fakeOAuth({
+      async exchange() {
+        throw new PinauthError('OAUTH_RATE_LIMITED', 'rate limited', { retryAfterMs: 600_000 });
+      },
+    });
+    const device = new FakeDevice();
+    const daemon = new Daemon({ config, logger, store, oauth, device });
+    try {
+      await daemon.start();
+      assert.equal(daemon.state.name, 'awaiting_pin');
+      const waiting = waitForState(daemon, 'waiting');
+      device.key({ type: 'pin', pin: '1234567' });
+      await waiting;
+      daemon.reload(config, oauth);
+      const s = daemon.state;
+      assert.equal(s.name, 'awaiting_pin');
+      assert.equal(s.name === 'awaiting_pin' && s.pending.token, 'rt0');
+      assert.equal(oauth.requests, 0);
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
