@@ -199,6 +199,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
    * account from the store, and start the PIN flow again.
    */
   async logout(): Promise<{ removed: boolean; invalidated: boolean }> {
+    // An exchange in flight may be about to store a token: let it land first, so that the
+    // logout removes what is really stored and nothing is stored after it.
+    await Promise.allSettled([...this.writes]);
     const account = this.store.account(...this.key);
     if (!account) return { removed: false, invalidated: false };
     const invalidated = await invalidateQuietly(this.oauth, account, this.log);

@@ -89,7 +89,10 @@ export async function acquireInstanceLock(dir: string): Promise<InstanceLock> {
     if (live) {
       throw new PinauthError('STORE_LOCKED', `another pinauthd (pid ${owner}) is running with state directory ${absDir}`);
     }
-    // stale (dead pid, or garbage): take it over
+    // Stale (dead pid, or garbage): take it over. Read the owner again right before the
+    // unlink, so a lock another starter has just taken over is not removed (this narrows,
+    // but does not close, the window between two simultaneous takeovers).
+    if ((await readOwner(lockPath).catch(() => null)) !== owner) continue;
     await unlink(lockPath).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw storeIoError('remove the stale lock file', lockPath, e);
     });
