@@ -65,19 +65,19 @@ export const redactPaths: readonly string[] = Object.freeze(buildRedactPaths());
 
 export const REDACTED = '[redacted]';
 
-/** True when wildcard path `q` matches every key path that `p` names (same depth). */
-function subsumes(q: string, p: string): boolean {
-  const a = p.split('.');
-  const b = q.split('.');
-  return p !== q && a.length === b.length && b.every((seg, i) => seg === '*' || seg === a[i]);
-}
-
 /**
  * What pino is given: redactPaths without the paths that a wildcard path of the same depth
  * already covers (`headers.authorization` is `*.authorization`). Same redaction; pino builds
- * a redactor per distinct first segment, so this saves a third of its start-up work.
+ * a redactor per distinct first segment, so this saves a third of its start-up work. Each
+ * path is split once (this runs at every start: splitting inside the pairwise comparison
+ * cost ~1-2 ms of it under the unit's V8 flag).
  */
-const pinoRedactPaths: string[] = redactPaths.filter((p) => !redactPaths.some((q) => subsumes(q, p)));
+const pinoRedactPaths: string[] = (() => {
+  const split = redactPaths.map((p) => p.split('.'));
+  // wildcard path b (another path) matches every key path that a names: same depth
+  const covers = (b: string[], a: string[]) => a.length === b.length && b.every((seg, i) => seg === '*' || seg === a[i]);
+  return redactPaths.filter((_, i) => !split.some((b, j) => j !== i && covers(b, split[i]!)));
+})();
 
 export interface CreateLoggerOptions {
   level: string;

@@ -13,6 +13,13 @@
  * (dist/pinauthd-start.cjs, what the unit runs) keeps its code cache in $CACHE_DIRECTORY
  * (passed through) or next to the bundle; the warm-up start (stopped with SIGTERM) writes it:
  *   CACHE_DIRECTORY=$(mktemp -d) node scripts/bench/startup.mjs --entry dist/pinauthd.cjs --entry dist/pinauthd-start.cjs
+ * To compare two builds, copy each loader + bundle pair to a directory of its own and leave
+ * CACHE_DIRECTORY unset: each loader then keeps its cache next to its bundle. In one shared
+ * cache directory the loaders delete each other's caches (caches of other bundles are
+ * removed when one is written), and every start of both runs without one.
+ *   node scripts/bench/startup.mjs --entry '/tmp/a/pinauthd-start.cjs|--max-old-space-size=96' --entry '/tmp/b/pinauthd-start.cjs|--max-old-space-size=96'
+ * Memory at the URL, split into parts (V8 spaces, the node binary's pages, threads, the
+ * built-ins loaded over bare node): scripts/bench/memory.mjs.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -4,7 +4,7 @@
  * daemon's user (and root) can talk to it. One JSON line in, one JSON line out.
  * It never returns secrets.
  */
-import { chmod, rm } from 'node:fs/promises';
+import { chmod, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -13,6 +13,13 @@ export type ControlCommand = 'status' | 'reauth' | 'logout';
 export type ControlHandler = (cmd: ControlCommand) => Promise<unknown>;
 
 const MAX_REQUEST = 1024;
+
+/** unlink, a missing file being fine (fs.rm would load its recursive remover at start-up). */
+function removeSocket(path: string): Promise<void> {
+  return unlink(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
+}
 
 export function controlSocketPath(storePath: string): string {
   return join(dirname(storePath), 'control.sock');
@@ -27,7 +34,7 @@ export async function startControlServer(
   const log = logger.child({ module: 'control' });
   // A socket file left by a crash would make listen() fail with EADDRINUSE. The instance
   // lock is already held, so nobody else is using it.
-  await rm(path, { force: true });
+  await removeSocket(path);
   const server = net.createServer((sock) => {
     let buf = '';
     let handled = false;
@@ -72,7 +79,7 @@ export async function startControlServer(
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        void rm(path, { force: true });
+        void removeSocket(path).catch(() => undefined);
       }),
   };
 }

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { ProviderConfig } from '../config/types.js';
 import { PinauthError } from '../errors.js';
 import { parseForm } from './form.js';
-import { OAuthTransportError, sendRequest, type FetchLike, type HttpReply } from './http.js';
+import { monotonicMs, OAuthTransportError, sendRequest, type FetchLike, type HttpReply } from './http.js';
 import { isTimestampRejection, parseErrorBody, providerError, type ProviderCallContext } from './provider-errors.js';
 import { percentEncode, signRequest, type OAuthParams } from './sign.js';
 import type { AccessToken, OAuthClientApi, RequestToken, VerifiedIdentity } from './types.js';
@@ -211,7 +211,7 @@ export class OAuthClient implements OAuthClientApi {
       allowHttpLoopback: this.provider.allowHttpLoopback,
     });
     const url = logUrl(spec.url);
-    const started = performance.now();
+    const started = monotonicMs();
     try {
       const reply = await sendRequest(
         {
@@ -238,7 +238,7 @@ export class OAuthClient implements OAuthClientApi {
       return reply;
     } catch (e) {
       const err = e instanceof PinauthError ? e : new PinauthError('OAUTH_NETWORK', `Request to ${url} failed.`, { cause: e });
-      this.log.debug({ op: spec.op, url, code: err.code, ms: Math.round(performance.now() - started) }, 'oauth call failed');
+      this.log.debug({ op: spec.op, url, code: err.code, ms: Math.round(monotonicMs() - started) }, 'oauth call failed');
       if (spec.op === 'exchange' && err instanceof OAuthTransportError && err.requestMayHaveBeenSent) {
         throw new PinauthError(
           'OAUTH_REPLY_LOST',

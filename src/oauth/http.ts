@@ -171,7 +171,7 @@ export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<
   const timeout = AbortSignal.timeout(opts.timeoutMs);
   const cap = new AbortController();
   const signal = AbortSignal.any([timeout, cap.signal]);
-  const started = performance.now();
+  const started = monotonicMs();
   let gotHeaders = false;
   try {
     const init: FetchInit = { method: req.method, headers: req.headers ?? {}, signal, redirect: 'manual', agent: tracker.agent };
@@ -184,7 +184,7 @@ export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<
       throw new PinauthError('OAUTH_MALFORMED_REPLY', `Provider reply from ${where} declares ${declared} bytes, more than maxReplyBytes (${opts.maxReplyBytes}); refusing it.`, { status: res.status });
     }
     const body = await readCapped(res.body, opts.maxReplyBytes, () => cap.abort());
-    return { status: res.status, headers: res.headers, body, ms: Math.round(performance.now() - started) };
+    return { status: res.status, headers: res.headers, body, ms: Math.round(monotonicMs() - started) };
   } catch (e) {
     if (e instanceof PinauthError) throw e;
     const code = systemCode(e);
@@ -201,4 +201,12 @@ export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<
   } finally {
     tracker.agent.destroy();
   }
+}
+
+/**
+ * Milliseconds from a monotonic clock, for durations in logs. process.hrtime rather than the
+ * `performance` global, which loads perf_hooks in the middle of the first request.
+ */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
 }
