@@ -17,6 +17,9 @@ import { PinauthError } from '../errors.js';
 import type { Transport, TransportEvents } from './types.js';
 import { disconnectedError, serialOpenError } from './errors.js';
 
+/** How long a watched device path must stay gone to count as an unplug. */
+const VANISH_CONFIRM_MS = 150;
+
 export interface SerialTransportOptions {
   path: string;
   serial: SerialSettings;
@@ -38,6 +41,7 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
   readonly #watchPath: boolean | undefined;
   #port: SerialPort | null = null;
   #watcher: FSWatcher | null = null;
+  #vanishCheck: NodeJS.Timeout | null = null;
   /** Set by close(): the next 'close' is one we asked for. */
   #closing = false;
   #closed: Promise<void> | null = null;
@@ -160,7 +164,15 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
     try {
       this.#watcher = watch(dirname(this.#path), { persistent: false }, (_event, filename) => {
         if (filename !== null && filename !== name) return;
-        if (!existsSync(this.#path)) onVanish();
+        if (existsSync(this.#path) || this.#vanishCheck) return;
+        // A link that is replaced (udev re-creating /dev/serial/by-id/... on a change event,
+        // socat re-linking) is missing for an instant: only a path still gone a moment later
+        // is an unplug.
+        this.#vanishCheck = setTimeout(() => {
+          this.#vanishCheck = null;
+          if (this.#watcher && !existsSync(this.#path)) onVanish();
+        }, VANISH_CONFIRM_MS);
+        this.#vanishCheck.unref();
       });
       this.#watcher.on('error', (err) => {
         this.#logger.debug({ err: err.message }, 'cannot watch the device path');
@@ -174,6 +186,8 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
   #stopWatching(): void {
     this.#watcher?.close();
     this.#watcher = null;
+    if (this.#vanishCheck) clearTimeout(this.#vanishCheck);
+    this.#vanishCheck = null;
   }
 }
 

@@ -48,7 +48,11 @@ it(`${CYCLES} unplug/replug cycles over a real PTY at random moments`, async () 
       else {
         s.provider.faults.delayMs = 100 + Math.floor(random() * 300);
         s.provider.faults.delayEndpoint = 'access_token';
+        const exchanges = d.logs.filter((l) => l.msg === 'state exchanging').length;
         for (const k of pin) s.sim.pressKey(k);
+        // Unplug during the exchange, not before the PIN has reached the daemon (on a loaded
+        // machine the keys can still be in socat's buffer when it is killed).
+        await d.waitForState('exchanging', 15_000, exchanges + 1);
       }
     }
     await sleep(random() * (phase === 'exchange' ? 80 : 150));
