@@ -1,6 +1,8 @@
 // Small helpers for the benchmark: statistics, /proc readers, and the minimum number of
 // pinpad bytes that turn one screen into another.
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 
 export function median(xs) {
   if (xs.length === 0) return NaN;
@@ -90,4 +92,21 @@ export function minimumFirstFrame(after) {
   });
   const c = after.cursor;
   return bytes + (c.visible ? line(`CUR ${c.col} ${c.row}`) : line('CUR OFF'));
+}
+
+/**
+ * The daemon config every bench run uses: the local provider, a 20x4 pinpad display on the
+ * simulator's port, the store in `dir`. Returns the config file and the store path.
+ */
+export async function writeDaemonConfig(dir, port, baseUrl, cols = 20) {
+  const cfg = {
+    provider: { preset: 'local', baseUrl, timeoutMs: 3000 },
+    store: { path: path.join(dir, 'state', 'tokens.json') },
+    display: { driver: 'pinpad', port, cols, rows: 4 },
+    keypad: { mode: 'keys' },
+    log: { level: 'info' },
+  };
+  const file = path.join(dir, 'config.json');
+  await writeFile(file, JSON.stringify(cfg, null, 2));
+  return { file, storePath: cfg.store.path };
 }

@@ -10,11 +10,12 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writeDaemonConfig } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = (p) => path.join(ROOT, 'dist', p);
@@ -96,14 +97,7 @@ for (const spec of values.entry) {
   const run = async () => {
     const sim = new SimDevice({ profile: 'lcd20x4', keypadMode: 'keys', delimiter: 'LF' });
     const link = await startTcpSim({ device: sim });
-    const cfg = path.join(dir, 'config.json');
-    await writeFile(cfg, JSON.stringify({
-      provider: { preset: 'local', baseUrl: provider.url, timeoutMs: 3000 },
-      store: { path: path.join(dir, 'state', 'tokens.json') },
-      display: { driver: 'pinpad', port: link.url, cols: 20, rows: 4 },
-      keypad: { mode: 'keys' },
-      log: { level: 'info' },
-    }));
+    const { file: cfg } = await writeDaemonConfig(dir, link.url, provider.url);
     let shown;
     const urlShown = new Promise((r) => (shown = r));
     sim.on('command', (c) => c.raw.includes(host) && shown());

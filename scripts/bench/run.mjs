@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import OAuth from 'oauth-1.0a';
-import { cpuTicks, median, memoryOf, minimumBytes, minimumFirstFrame, TICK_MS } from './lib.mjs';
+import { cpuTicks, median, memoryOf, minimumBytes, minimumFirstFrame, TICK_MS, writeDaemonConfig } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = (p) => path.join(ROOT, 'dist', p);
@@ -195,18 +195,7 @@ function roundTrip({ secure, port, ca }) {
 
 // ---- the processes ------------------------------------------------------------------------
 
-async function daemonConfig(dir, port, baseUrl) {
-  const cfg = {
-    provider: { preset: 'local', baseUrl, timeoutMs: 3000 },
-    store: { path: path.join(dir, 'state', 'tokens.json') },
-    display: { driver: 'pinpad', port, cols: COLS, rows: 4 },
-    keypad: { mode: 'keys' },
-    log: { level: 'info' },
-  };
-  const file = path.join(dir, 'config.json');
-  await writeFile(file, JSON.stringify(cfg, null, 2));
-  return { file, storePath: cfg.store.path };
-}
+const daemonConfig = (dir, port, baseUrl) => writeDaemonConfig(dir, port, baseUrl, COLS);
 
 /**
  * Start a daemon against a fresh simulator on TCP; resolves once the authorize URL is on the

@@ -23,12 +23,12 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median, memoryOf } from './lib.mjs';
+import { median, memoryOf, writeDaemonConfig } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = (p) => path.join(ROOT, 'dist', p);
@@ -56,14 +56,7 @@ async function once({ file: entry, flags: nodeFlags }) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pinauthd-startup-'));
   const sim = new SimDevice({ profile: 'lcd20x4', keypadMode: 'keys', delimiter: 'LF' });
   const link = await startTcpSim({ device: sim });
-  const file = path.join(dir, 'config.json');
-  await writeFile(file, JSON.stringify({
-    provider: { preset: 'local', baseUrl: provider.url, timeoutMs: 3000 },
-    store: { path: path.join(dir, 'state', 'tokens.json') },
-    display: { driver: 'pinpad', port: link.url, cols: 20, rows: 4 },
-    keypad: { mode: 'keys' },
-    log: { level: 'info' },
-  }));
+  const { file } = await writeDaemonConfig(dir, link.url, provider.url);
   const marks = { frame: 0, url: 0 };
   let shown;
   const urlShown = new Promise((r) => (shown = r));
