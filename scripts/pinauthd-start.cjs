@@ -28,6 +28,16 @@
  */
 'use strict';
 const fs = require('node:fs');
+// PINAUTHD_TRACE_STARTUP=1: the start-up steps (src/startup-trace.ts), printed at exit
+const mark = process.env.PINAUTHD_TRACE_STARTUP === '1' ? traceStartup() : () => {};
+function traceStartup() {
+  const steps = [];
+  const record = (step) => steps.length < 40 && steps.push(`${performance.now().toFixed(1).padStart(7)} ms  ${step}`);
+  globalThis.__pinauthdStartupMark = record;
+  process.on('exit', () => fs.writeSync(2, `pinauthd start-up (ms since the process started):\n${steps.join('\n')}\n`));
+  return record;
+}
+mark('loader started');
 const path = require('node:path');
 const vm = require('node:vm');
 const crypto = require('node:crypto');
@@ -75,6 +85,7 @@ if (cacheFile) {
 let source = bytes.toString('utf8');
 if (source.startsWith('#!')) source = `//${source.slice(2)}`;
 const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+mark('bundle and code cache read');
 let script;
 try {
   script = new vm.Script(wrapped, { filename: BUNDLE, cachedData });
@@ -117,4 +128,5 @@ if (cacheFile && (!cachedData || script.cachedDataRejected)) {
 
 const bundleModule = new Module(BUNDLE, module);
 bundleModule.filename = BUNDLE;
+mark('bundle compiled');
 script.runInThisContext()(bundleModule.exports, Module.createRequire(BUNDLE), bundleModule, BUNDLE, __dirname);

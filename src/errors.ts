@@ -26,7 +26,7 @@ export const ErrorCodes = {
   OAUTH_INSECURE: { exit: 3, short: ['Insecure setup', 'see the log'] },
   OAUTH_REJECTED: { exit: 4, short: ['Provider refused', 'see the log'] },
   // token store
-  STORE_CORRUPT: { exit: 6, short: ['Token store reset', 'old file kept'] },
+  STORE_CORRUPT: { exit: 6, short: ['Store was reset', 'old file kept'] },
   STORE_IO: { exit: 6, short: ['Storage error', 'see the log'] },
   STORE_PERMISSIONS: { exit: 6, short: ['Store permissions', 'see the log'] },
   STORE_LOCKED: { exit: 7, short: ['Already running', ''] },

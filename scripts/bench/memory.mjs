@@ -23,7 +23,7 @@ const PROBE = path.join(ROOT, 'scripts/bench/heap-probe.cjs');
 const { SimDevice } = await import(dist('firmware-sim/device.js'));
 const { startTcpSim } = await import(dist('firmware-sim/tcp.js'));
 const { startLocalProvider, DEMO_CONSUMER } = await import(dist('local-provider/provider.js'));
-const { values } = parseArgs({ options: { entry: { type: 'string', multiple: true, default: ['dist/pinauthd-start.cjs|--max-old-space-size=96'] } } });
+const { values } = parseArgs({ options: { entry: { type: 'string', multiple: true, default: ['dist/pinauthd-start.cjs'] } } });
 const { PINAUTHD_CONSUMER_KEY, PINAUTHD_CONSUMER_SECRET, CREDENTIALS_DIRECTORY, NOTIFY_SOCKET, NODE_OPTIONS, ...baseEnv } = process.env;
 void PINAUTHD_CONSUMER_KEY, PINAUTHD_CONSUMER_SECRET, CREDENTIALS_DIRECTORY, NOTIFY_SOCKET, NODE_OPTIONS;
 const provider = await startLocalProvider({ host: '127.0.0.1', port: 0 });

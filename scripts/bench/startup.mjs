@@ -17,7 +17,7 @@
  * CACHE_DIRECTORY unset: each loader then keeps its cache next to its bundle. In one shared
  * cache directory the loaders delete each other's caches (caches of other bundles are
  * removed when one is written), and every start of both runs without one.
- *   node scripts/bench/startup.mjs --entry '/tmp/a/pinauthd-start.cjs|--max-old-space-size=96' --entry '/tmp/b/pinauthd-start.cjs|--max-old-space-size=96'
+ *   node scripts/bench/startup.mjs --entry /tmp/a/pinauthd-start.cjs --entry /tmp/b/pinauthd-start.cjs
  * Memory at the URL, split into parts (V8 spaces, the node binary's pages, threads, the
  * built-ins loaded over bare node): scripts/bench/memory.mjs.
  */

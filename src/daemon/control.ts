@@ -8,6 +8,7 @@ import { chmod, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
+import { liveLockOwner } from '../store/lock.js';
 
 export type ControlCommand = 'status' | 'reauth' | 'logout';
 export type ControlHandler = (cmd: ControlCommand) => Promise<unknown>;
@@ -84,17 +85,37 @@ export async function startControlServer(
   };
 }
 
+type Answer = { ok: boolean; result?: unknown; error?: string };
+
+/**
+ * How long a command waits for the socket of a daemon that holds the instance lock but has
+ * not opened its socket yet: it opens once the first screen has settled (src/daemon/run.ts,
+ * at most 1 s after the daemon started, later on a slow board).
+ */
+const STARTING_WAIT_MS = 3000;
+
 /** Ask a running daemon; null when none answers (not running, or no permission). */
-export function askDaemon(path: string, cmd: ControlCommand, timeoutMs = 3000): Promise<{ ok: boolean; result?: unknown; error?: string } | null> {
+export async function askDaemon(path: string, cmd: ControlCommand, timeoutMs = 3000): Promise<Answer | null> {
+  const until = Date.now() + STARTING_WAIT_MS;
+  for (;;) {
+    const r = await askOnce(path, cmd, timeoutMs);
+    if (r !== 'no socket' && r !== 'refused') return r;
+    // no socket (yet): a daemon that holds the lock is still starting
+    if (Date.now() >= until || (await liveLockOwner(dirname(path))) === null) return null;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function askOnce(path: string, cmd: ControlCommand, timeoutMs: number): Promise<Answer | null | 'no socket' | 'refused'> {
   return new Promise((resolve) => {
     const sock = net.connect(path);
     let buf = '';
-    const done = (v: { ok: boolean; result?: unknown; error?: string } | null) => {
+    const done = (v: Answer | null | 'no socket' | 'refused') => {
       sock.destroy();
       resolve(v);
     };
     sock.setTimeout(timeoutMs, () => done(null));
-    sock.on('error', () => done(null));
+    sock.on('error', (e: NodeJS.ErrnoException) => done(e.code === 'ENOENT' ? 'no socket' : e.code === 'ECONNREFUSED' ? 'refused' : null));
     sock.on('connect', () => sock.write(JSON.stringify({ cmd }) + '\n'));
     sock.setEncoding('utf8');
     sock.on('data', (c: string) => {
@@ -103,7 +124,7 @@ export function askDaemon(path: string, cmd: ControlCommand, timeoutMs = 3000): 
     });
     sock.on('end', () => {
       try {
-        done(JSON.parse(buf) as { ok: boolean; result?: unknown; error?: string });
+        done(JSON.parse(buf) as Answer);
       } catch {
         done(null);
       }

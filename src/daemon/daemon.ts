@@ -5,6 +5,7 @@
  * timers, and turns results and key presses into events.
  */
 import { EventEmitter } from 'node:events';
+import { markStartup } from '../startup-trace.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { KeypadContext, KeypadEvent, View } from '../device/types.js';
@@ -148,6 +149,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   async start(): Promise<void> {
     await this.device.start();
+    markStartup('device connected');
     this.render();
     const kept = this.store.recoveredFrom;
     this.dispatch({
@@ -304,9 +306,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
             // clock (rt.issuedAt is in the provider's time when a skew was corrected).
             issuedAt: new Date(this.now()).toISOString(),
           };
-          // Stored before it is shown, so a reboot in the middle of the flow keeps the URL.
-          await this.write(this.store.savePending(pending));
-          if (current()) this.dispatch({ type: 'requested', pending, now: this.now() });
+          if (!current()) return;
+          this.dispatch({ type: 'requested', pending, now: this.now() });
+          // Stored while it is shown (a reboot in the middle of the flow then keeps the URL),
+          // not before: the person should not wait for an SD card's fsync. A store that
+          // cannot take it costs only that.
+          void this.write(this.store.savePending(pending)).catch((e: unknown) =>
+            this.log.warn({ err: toPinauthError(e).toLog() }, 'could not store the pending authorization; after a restart the PIN flow starts over'),
+          );
         }, (error) => current() && this.dispatch({ type: 'request_failed', error, now: this.now() }));
         return;
 

@@ -97,9 +97,6 @@ export function backoffMs(attempt: number, s: MachineSettings, retryAfterMs?: nu
   return Math.max(jittered, Math.min(retryAfterMs ?? 0, 24 * 3600_000));
 }
 
-/** Reasons for a new PIN flow that the URL screen keeps showing, so the person knows why. */
-const CARRIED_NOTICES = new Set(['STORE_CORRUPT', 'OAUTH_TOKEN_REJECTED']);
-
 /** Errors that no retry fixes without a person changing something (config, app settings). */
 const NEEDS_A_PERSON = new Set(['OAUTH_BAD_CONSUMER', 'OAUTH_CALLBACK_SETTINGS', 'OAUTH_INSECURE', 'OAUTH_REJECTED']);
 
@@ -175,8 +172,9 @@ export function transition(state: State, event: Event, s: MachineSettings): Stat
 
     case 'requesting':
       if (event.type === 'requested') {
-        // Why the person has to authorize (again) stays on the URL screen.
-        const why = typeof state.reason === 'object' && CARRIED_NOTICES.has(state.reason.code) ? { notice: state.reason } : {};
+        // Why the person has to authorize (again) stays on the URL screen: the "Getting a
+        // code" screen that said it may be up for only a few ms (or be skipped by the display).
+        const why = typeof state.reason === 'object' ? { notice: state.reason } : {};
         return { name: 'awaiting_pin', pending: event.pending, expiresAt: event.now + s.requestTokenTtlMs, triesLeft: s.pinTries, ...why };
       }
       if (event.type === 'request_failed') return wait(event.error, attemptOf(state), { name: 'requesting' }, event.now, s);

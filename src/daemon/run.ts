@@ -4,6 +4,7 @@
  * the exit status.
  */
 import { dirname } from 'node:path';
+import { markStartup } from '../startup-trace.js';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
@@ -46,7 +47,35 @@ export function makeOAuthClient(config: Config, logger: Logger): OAuthClient {
   });
 }
 
+/** States in which start-up is still on its way to the first screen that waits for someone. */
+const ON_THE_WAY = new Set(['starting', 'requesting', 'verifying']);
+/** At most this long: a slow provider must not keep `pinauthd status` waiting. */
+const SETTLE_MS = 1000;
+
+/**
+ * Resolves once the daemon shows a screen that waits (for a PIN, a retry, nothing: authorized),
+ * or after SETTLE_MS, and after the macrotask that draws it. Work that can wait (the control
+ * socket: net's server code loads cluster and child_process; the heap guard) starts then
+ * rather than on the main thread while the first reply waits for it.
+ */
+function firstScreenSettled(daemon: Daemon): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      daemon.off('state', onState);
+      setImmediate(resolve);
+    };
+    const onState = (s: { name: string }) => {
+      if (!ON_THE_WAY.has(s.name)) done();
+    };
+    const timer = setTimeout(done, SETTLE_MS);
+    if (!ON_THE_WAY.has(daemon.state.name)) done();
+    else daemon.on('state', onState);
+  });
+}
+
 export async function runDaemon(opts: RunOptions): Promise<number> {
+markStartup('run: started');
   if (process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
     throw new PinauthError(
       'OAUTH_INSECURE',
@@ -54,6 +83,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     );
   }
   let config = await loadConfig({ file: opts.configFile, env: process.env });
+  markStartup('config loaded');
   if (opts.console) config = consoleConfig(config);
   // The first thing the daemon does without a token is a request_token: load the HTTP
   // client now, alongside the lock, the store and the device, not after them.
@@ -65,9 +95,12 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     destination: opts.console ? 2 : 1,
   });
   const log = logger.child({ module: 'main' });
+  markStartup('logger ready');
 
   const lock = await acquireInstanceLock(dirname(config.store.path));
+  markStartup('instance lock held');
   const store = await TokenStore.open(config.store.path, logger);
+  markStartup('token store open');
   const device = new DeviceSession({
     display: config.display,
     keypad: config.keypad,
@@ -85,8 +118,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     once: opts.once,
   });
 
-  // The control socket (`pinauthd status/reauth/logout`) opens once the daemon has started,
-  // so that it does not delay the first request and the first frame.
+  // The control socket (`pinauthd status/reauth/logout`) opens once the first screen has
+  // settled (firstScreenSettled), so that it does not delay the first request and frame;
+  // the commands wait for it while the lock shows a daemon starting (askDaemon).
   const startControl = () =>
     startControlServer(
       controlSocketPath(config.store.path),
@@ -101,6 +135,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       return null;
     });
   let control: Awaited<ReturnType<typeof startControl>> = null;
+  let stopHeapGuard = (): void => undefined;
 
   let exitCode = 0;
   let finished: () => void = () => undefined;
@@ -173,7 +208,21 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
 
   try {
     await daemon.start();
-    control = await startControl();
+    markStartup('daemon started');
+    await firstScreenSettled(daemon);
+    if (daemon.state.name !== 'stopped') control = await startControl();
+    // perf_hooks and v8 are not needed for the first screen: loaded after it
+    const { startHeapGuard, HEAP_LIMIT_MIB } = await import('./heap-guard.js');
+    stopHeapGuard = startHeapGuard({
+      onExceeded: (used) => {
+        log.fatal(
+          { heapMiB: Math.round(used / 2 ** 20), limitMiB: HEAP_LIMIT_MIB },
+          'JS heap above its limit after a full garbage collection (a leak?); exiting so that systemd restarts the daemon',
+        );
+        exitCode = 70;
+        shutdown('heap limit');
+      },
+    });
   } catch (e) {
     exitCode = toPinauthError(e).exitCode;
     log.error({ err: toPinauthError(e).toLog() }, 'start failed');
@@ -181,6 +230,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     finished();
   }
   await finishedP;
+  stopHeapGuard();
   await control?.close();
   await store.close();
   await lock.release();

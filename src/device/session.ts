@@ -5,6 +5,7 @@
  * once per outage, reopens with capped exponential backoff and redraws everything.
  */
 import { EventEmitter } from 'node:events';
+import { markStartup } from '../startup-trace.js';
 import type { Logger } from 'pino';
 import type { DisplayConfig, KeypadConfig, PinFormat, SerialSettings } from '../config/types.js';
 import { PinauthError, toPinauthError } from '../errors.js';
@@ -157,6 +158,7 @@ export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
   }
 
   show(view: View): Promise<void> {
+    markStartup(view.url ? `show ${view.state} with the URL` : `show ${view.state}`);
     const again = view.countdown?.until === this.#view?.countdown?.until;
     this.#view = view;
     // A new deadline re-arms the timer; the same one (a digit typed) keeps it.

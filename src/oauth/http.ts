@@ -8,6 +8,7 @@
  * neither before the first request.
  */
 import type http from 'node:http';
+import { markStartup } from '../startup-trace.js';
 import type { Duplex } from 'node:stream';
 import { PinauthError, type ErrorCode, type PinauthErrorOptions } from '../errors.js';
 import type { HeaderSource } from './provider-errors.js';
@@ -172,11 +173,13 @@ export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<
   const cap = new AbortController();
   const signal = AbortSignal.any([timeout, cap.signal]);
   const started = monotonicMs();
+  markStartup(`${req.method} ${where}: sending`);
   let gotHeaders = false;
   try {
     const init: FetchInit = { method: req.method, headers: req.headers ?? {}, signal, redirect: 'manual', agent: tracker.agent };
     if (req.body !== undefined) init.body = req.body;
     const res = await fetch(url.href, init);
+    markStartup(`${req.method} ${where}: reply headers`);
     gotHeaders = true;
     const declared = Number(res.headers.get('content-length'));
     if (Number.isFinite(declared) && declared > opts.maxReplyBytes) {

@@ -60,6 +60,12 @@ async function tryCreate(lockPath: string): Promise<boolean> {
   }
 }
 
+/** The pid of a live process holding the lock in `dir`, or null (none, stale, unreadable). */
+export async function liveLockOwner(dir: string): Promise<number | null> {
+  const owner = await readOwner(path.join(path.resolve(dir), LOCK_NAME)).catch(() => null);
+  return owner !== null && owner !== process.pid && isAlive(owner) ? owner : null;
+}
+
 export async function acquireInstanceLock(dir: string): Promise<InstanceLock> {
   const absDir = path.resolve(dir);
   const lockPath = path.join(absDir, LOCK_NAME);

@@ -255,6 +255,24 @@ export class Stack {
     return JSON.parse(await readFile(this.storePath, 'utf8'));
   }
 
+  /**
+   * The store once `ok` holds of it. The daemon stores a pending authorization while it shows
+   * the URL (not before), and drops a dead account as it asks for a new code: a state seen in
+   * the log can come a moment before the store has it.
+   */
+  async readStoreWhen(ok: (store: any) => boolean, timeoutMs = 5000): Promise<any> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const store = await this.readStore().catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT' || e instanceof SyntaxError) return null;
+        throw e;
+      });
+      if (store && ok(store)) return store;
+      if (Date.now() > deadline) throw new Error(`the store did not get there in ${timeoutMs} ms: ${JSON.stringify(store)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.daemons.map((d) => d.stop('SIGKILL')));
     await this.link.close();

@@ -30,8 +30,9 @@ describe('secrets stay out of every output (trace level)', () => {
     const cliOut: string[] = [];
     const daemons: DaemonProcess[] = [];
     const pendingSecret = async () => {
-      const st = await s.readStore();
-      if (st.pending?.tokenSecret) requestSecrets.add(st.pending.tokenSecret);
+      const token = await s.pendingToken();
+      const st = await s.readStoreWhen((store) => store.pending?.token === token);
+      requestSecrets.add(st.pending.tokenSecret);
     };
     const cli = async (args: string[]) => {
       const r = await s.cli(args);

@@ -16,7 +16,7 @@ it('a truncated store file is kept aside, the display says so next to the URL, a
   const d = s.spawn(['run']);
   await d.waitForLog((l) => l.level === 50 && /moved aside/.test(String(l.msg)) && typeof l.kept === 'string', 15_000, 'an error log naming the kept file');
   await d.waitForState('awaiting_pin');
-  await s.waitForText('Token store reset');
+  await s.waitForText('Store was reset');
   const kept = (await readdir(path.dirname(s.storePath))).filter((n) => n.startsWith('tokens.json.corrupt-'));
   assert.equal(kept.length, 1);
   assert.equal(await readFile(path.join(path.dirname(s.storePath), kept[0]!), 'utf8'), damaged, 'kept byte for byte');

@@ -221,7 +221,8 @@ describe('power cut: the page cache lost', () => {
       const d = s.spawn(['run']);
       const line = await d.waitForLog((l) => l.code === 'STORE_CORRUPT' && typeof l.kept === 'string', 15_000, `STORE_CORRUPT log for ${what}`);
       await d.waitForState('awaiting_pin');
-      await s.waitForText('Token store reset'); // the URL screen says why
+      // the URL screen says why, in the title that its page number leaves (16 of 20 columns)
+      await s.waitForScreen((rows) => rows[0]?.startsWith('Store was reset') === true && rows.some((r) => r.includes('PIN: _')), 15_000, 'the URL screen titled Store was reset');
       assert.ok(String(line.msg).includes(String(line.kept)), 'the message names where the file was kept');
       assert.deepEqual(await readFile(String(line.kept)), damaged, `${what}: the damaged file is kept byte for byte`);
       assert.equal((await stat(String(line.kept))).mode & 0o777, 0o600);

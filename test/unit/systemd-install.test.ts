@@ -83,7 +83,7 @@ test('install.sh installs with safe modes, is idempotent and never overwrites co
   for (const f of ['etc/systemd/system/pinauthd.service', 'etc/udev/rules.d/99-pinauthd.rules', 'etc/modules-load.d/pinauthd.conf']) {
     assert.equal(mode(join(root, f)), 0o644, f);
   }
-  assert.match(readFileSync(join(root, 'etc/systemd/system/pinauthd.service'), 'utf8'), /^ExecStart=\S*node --max-old-space-size=\d+ \/opt\/pinauthd\/dist\/pinauthd-start\.cjs run$/m);
+  assert.match(readFileSync(join(root, 'etc/systemd/system/pinauthd.service'), 'utf8'), /^ExecStart=\S*node \/opt\/pinauthd\/dist\/pinauthd-start\.cjs run$/m);
 
   writeFileSync(join(etc, 'config.json'), '{"edited":true}\n');
   writeFileSync(join(src, 'dist/pinauthd.cjs'), '// rebundled\n');
