@@ -3,9 +3,14 @@
  * written under a temp name and hard-linked into place, so it is created atomically
  * (link fails with EEXIST like O_EXCL) and never seen empty. A lock whose pid is gone is
  * stale and taken over.
+ *
+ * Taking the lock uses synchronous calls: it happens once, at start, before anything else
+ * could run, and a handful of libuv threadpool round trips (the first of them starting the
+ * pool) cost the first screen ~2 ms more than the calls themselves.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { PinauthError } from '../errors.js';
 import { DIR_MODE, FILE_MODE, storeIoError } from './durable-file.js';
@@ -31,9 +36,9 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function readOwner(lockPath: string): Promise<number | null> {
+function readOwner(lockPath: string): number | null {
   try {
-    const text = await readFile(lockPath, 'utf8');
+    const text = readFileSync(lockPath, 'utf8');
     const pid = Number.parseInt(text.trim(), 10);
     return Number.isInteger(pid) && pid > 0 && String(pid) === text.trim() ? pid : null;
   } catch (e) {
@@ -42,27 +47,39 @@ async function readOwner(lockPath: string): Promise<number | null> {
   }
 }
 
-async function tryCreate(lockPath: string): Promise<boolean> {
+function tryCreate(lockPath: string): boolean {
   const tmp = `${lockPath}.${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    await writeFile(tmp, `${process.pid}\n`, { mode: FILE_MODE, flag: 'wx' });
+    writeFileSync(tmp, `${process.pid}\n`, { mode: FILE_MODE, flag: 'wx' });
   } catch (e) {
     throw storeIoError('create the lock file', lockPath, e);
   }
   try {
-    await link(tmp, lockPath);
+    linkSync(tmp, lockPath);
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw storeIoError('create the lock file', lockPath, e);
   } finally {
-    await unlink(tmp).catch(() => undefined);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function ownerOrNull(lockPath: string): number | null {
+  try {
+    return readOwner(lockPath);
+  } catch {
+    return null;
   }
 }
 
 /** The pid of a live process holding the lock in `dir`, or null (none, stale, unreadable). */
 export async function liveLockOwner(dir: string): Promise<number | null> {
-  const owner = await readOwner(path.join(path.resolve(dir), LOCK_NAME)).catch(() => null);
+  const owner = ownerOrNull(path.join(path.resolve(dir), LOCK_NAME));
   return owner !== null && owner !== process.pid && isAlive(owner) ? owner : null;
 }
 
@@ -70,12 +87,12 @@ export async function acquireInstanceLock(dir: string): Promise<InstanceLock> {
   const absDir = path.resolve(dir);
   const lockPath = path.join(absDir, LOCK_NAME);
   try {
-    await mkdir(absDir, { recursive: true, mode: DIR_MODE });
+    mkdirSync(absDir, { recursive: true, mode: DIR_MODE });
   } catch (e) {
     throw storeIoError('create the state directory', absDir, e);
   }
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (await tryCreate(lockPath)) {
+    if (tryCreate(lockPath)) {
       heldHere.add(lockPath);
       let released = false;
       return {
@@ -84,13 +101,13 @@ export async function acquireInstanceLock(dir: string): Promise<InstanceLock> {
           if (released) return;
           released = true;
           heldHere.delete(lockPath);
-          if ((await readOwner(lockPath).catch(() => null)) === process.pid) {
+          if (ownerOrNull(lockPath) === process.pid) {
             await unlink(lockPath).catch(() => undefined);
           }
         },
       };
     }
-    const owner = await readOwner(lockPath);
+    const owner = readOwner(lockPath);
     const live = owner !== null && (owner === process.pid ? heldHere.has(lockPath) : isAlive(owner));
     if (live) {
       throw new PinauthError('STORE_LOCKED', `another pinauthd (pid ${owner}) is running with state directory ${absDir}`);
@@ -98,10 +115,12 @@ export async function acquireInstanceLock(dir: string): Promise<InstanceLock> {
     // Stale (dead pid, or garbage): take it over. Read the owner again right before the
     // unlink, so a lock another starter has just taken over is not removed (this narrows,
     // but does not close, the window between two simultaneous takeovers).
-    if ((await readOwner(lockPath).catch(() => null)) !== owner) continue;
-    await unlink(lockPath).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw storeIoError('remove the stale lock file', lockPath, e);
-    });
+    if (ownerOrNull(lockPath) !== owner) continue;
+    try {
+      unlinkSync(lockPath);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw storeIoError('remove the stale lock file', lockPath, e);
+    }
   }
   throw new PinauthError('STORE_LOCKED', `could not take the lock ${lockPath}: another pinauthd is starting`);
 }

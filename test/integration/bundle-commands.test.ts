@@ -39,6 +39,28 @@ describe('the bundle runs every command', () => {
     assert.equal(st.account, null);
   });
 
+  it('PINAUTHD_TRACE_STARTUP=1: the steps in order; every built-in the first screen needs is loaded before the runtime V8 flags', async () => {
+    const d = spawnBundle(s, ['run'], { PINAUTHD_TRACE_STARTUP: '1' });
+    await d.waitForState('awaiting_pin');
+    await s.waitForText('Open link:');
+    assert.equal(await d.stop(), 0, d.output);
+    const trace = d.stderr.join('').split('\n').filter((l) => / ms {2}/.test(l));
+    const steps = trace.map((l) => /ms {2}(.*?)(?: {2}\[built-ins: (.*)\])?$/.exec(l)!);
+    const names = steps.map((m) => m[1]!);
+    const order = ['loader started', 'bundle compiled', 'run: started', 'config loaded', 'logger ready', 'instance lock held', 'token store open', 'daemon started', 'show awaiting_pin with the URL'];
+    let at = -1;
+    for (const step of order) {
+      const i = names.findIndex((n, j) => j > at && n === step);
+      assert.ok(i > at, `step "${step}" in order:\n${trace.join('\n')}`);
+      at = i;
+    }
+    // Loaded after the flags, a built-in is compiled from source (V8 rejects Node's cache for it).
+    const compiled = names.indexOf('bundle compiled');
+    const url = names.indexOf('show awaiting_pin with the URL');
+    const late = steps.slice(compiled, url + 1).filter((m) => m[2]).map((m) => `${m[1]}: ${m[2]}`);
+    assert.deepEqual(late, [], 'built-ins loaded after the loader set the V8 flags, before the URL');
+  });
+
   it('run --once: the URL on the display, the PIN on the keypad, the token stored, exit 0', async () => {
     const d = spawnBundle(s, ['run', '--once']);
     await d.waitForState('awaiting_pin');
