@@ -8,6 +8,8 @@
  *   node scripts/bench/startup.mjs [--runs N] [--entry FILE['|'FLAGS]]... [-- NODE_FLAGS...]
  *   node scripts/bench/startup.mjs --runs 1 -- --cpu-prof --cpu-prof-dir=/tmp/prof --cpu-prof-interval=50
  *   node scripts/bench/startup.mjs --entry dist/pinauthd.cjs --entry 'dist/pinauthd.cjs|--max-semi-space-size=1'
+ *   node scripts/bench/startup.mjs --pty ...   (the display on a socat PTY, through serialport)
+ *   node scripts/bench/startup.mjs --provider-delay-ms 150 ...   (a provider across a network)
  *
  * Several entries are interleaved in each round (A/B on a noisy machine). The loader
  * (dist/pinauthd-start.cjs, what the unit runs) keeps its code cache in $CACHE_DIRECTORY
@@ -34,11 +36,19 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const dist = (p) => path.join(ROOT, 'dist', p);
 const { SimDevice } = await import(dist('firmware-sim/device.js'));
 const { startTcpSim } = await import(dist('firmware-sim/tcp.js'));
+const { startPtySim } = await import(dist('firmware-sim/pty.js'));
 const { startLocalProvider, DEMO_CONSUMER } = await import(dist('local-provider/provider.js'));
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { runs: { type: 'string', default: '10' }, entry: { type: 'string', multiple: true, default: ['dist/pinauthd.cjs'] } },
+  options: {
+    runs: { type: 'string', default: '10' },
+    entry: { type: 'string', multiple: true, default: ['dist/pinauthd.cjs'] },
+    // the display on a pseudo-terminal (socat), opened through serialport, instead of TCP
+    pty: { type: 'boolean', default: false },
+    // the provider answers this much later (a network round trip, as to a real provider)
+    'provider-delay-ms': { type: 'string', default: '0' },
+  },
 });
 const RUNS = Number(values.runs);
 const entries = values.entry.map((spec) => {
@@ -50,13 +60,14 @@ const { PINAUTHD_CONSUMER_KEY, PINAUTHD_CONSUMER_SECRET, CREDENTIALS_DIRECTORY, 
 void PINAUTHD_CONSUMER_KEY, PINAUTHD_CONSUMER_SECRET, CREDENTIALS_DIRECTORY, NOTIFY_SOCKET, NODE_OPTIONS;
 
 const provider = await startLocalProvider({ host: '127.0.0.1', port: 0 });
+provider.faults.delayMs = Number(values['provider-delay-ms']);
 const host = new URL(provider.url).host;
 
 async function once({ file: entry, flags: nodeFlags }) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pinauthd-startup-'));
   const sim = new SimDevice({ profile: 'lcd20x4', keypadMode: 'keys', delimiter: 'LF' });
-  const link = await startTcpSim({ device: sim });
-  const { file } = await writeDaemonConfig(dir, link.url, provider.url);
+  const link = values.pty ? await startPtySim({ device: sim }) : await startTcpSim({ device: sim });
+  const { file } = await writeDaemonConfig(dir, values.pty ? link.hostPath : link.url, provider.url);
   const marks = { frame: 0, url: 0 };
   let shown;
   const urlShown = new Promise((r) => (shown = r));

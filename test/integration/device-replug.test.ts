@@ -35,7 +35,7 @@ async function cycles(t: TestContext, transport: 'pty' | 'tcp', count: number): 
   await d.waitForState('awaiting_pin');
   const url = (await s.status())!.pending!.authorizeUrl;
   await s.waitForScreen(fullFrame(url, ''), 5000, 'the first frame');
-  const storeBefore = JSON.stringify(await s.readStore());
+  const storeBefore = JSON.stringify(await s.readStoreWhen((st) => st.pending?.authorizeUrl === url));
   const statesBefore = d.logs.filter((l) => l.msg?.startsWith('state ')).length;
   const redrawBytes: number[] = [];
   let recovered = 0;

@@ -61,7 +61,9 @@ async function flow(setup: () => void, whileRunning?: (d: DaemonProcess) => Prom
   for (;;) {
     const next = await Promise.race([d.exited.then(() => 'exit' as const), d.waitForState('awaiting_pin', 60_000, approvals + 1).then(() => 'pin' as const)]);
     if (next === 'exit') break;
-    const snap = await s.readStore().catch(() => null);
+    // the pending record is stored while the URL is shown: wait for this one
+    const token = await s.pendingToken().catch(() => null);
+    const snap = token ? await s.readStoreWhen((st) => st.pending?.token === token, 3000).catch(() => null) : null;
     if (snap?.pending?.tokenSecret) secrets.requestSecrets.add(snap.pending.tokenSecret);
     const pin = await s.approve();
     secrets.pins.add(pin);
