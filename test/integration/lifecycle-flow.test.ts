@@ -189,7 +189,7 @@ describe('state machine, for real (shared stack)', () => {
       assert.equal(s.provider.stats().access_token.requests, 1, 'the PIN was sent once');
       const second = await s.pendingToken();
       assert.notEqual(second, first);
-      assert.ok(sawText(frames, 'Reply was lost'), seen(frames));
+      await s.waitForText('Reply was lost'); // the new URL's screen says why
       const store = await s.readStoreWhen((st) => st.pending?.token === second);
       assert.equal(store.accounts.length, 0);
       typeKeys(s, s.provider.approve(second));
@@ -240,7 +240,7 @@ describe('state machine, for real (shared stack)', () => {
     typeKeys(s, pin);
     await d.waitForState('awaiting_pin', 15_000, 2);
     assert.notEqual(await s.pendingToken(), first);
-    assert.ok(sawText(frames, 'Bad reply from'), seen(frames));
+    await s.waitForText('Bad reply from'); // the new URL's screen says why
     assert.equal(s.provider.stats().access_token.requests, 1);
   });
 });
