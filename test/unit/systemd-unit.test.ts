@@ -111,3 +111,16 @@ test('node runs without V8 flags, and the heap guard\'s limit is well below Memo
   const memMiB = Number(mm[1]) * ({ K: 1 / 1024, M: 1, G: 1024 } as const)[mm[2] as 'K' | 'M' | 'G'];
   assert.ok(heapMiB <= memMiB * 0.6, `old space ${heapMiB} MiB leaves too little of MemoryMax ${memMiB} MiB for code, buffers and new space`);
 });
+
+test('a crash loop keeps being restarted, with room for manual starts; config and usage errors are not restarted', () => {
+  const sec = (v: string | undefined) => Number(/^(\d+)s?$/.exec(v ?? '')?.[1]);
+  const interval = sec(values('StartLimitIntervalSec')[0]);
+  const burst = Number(values('StartLimitBurst')[0]);
+  const restartSec = sec(values('RestartSec')[0]);
+  assert.ok(interval > 0 && burst > 0 && restartSec > 0, 'StartLimitIntervalSec, StartLimitBurst, RestartSec in seconds');
+  // systemd counts every start, automatic or manual, within the interval
+  const loopStarts = Math.ceil(interval / restartSec);
+  assert.ok(loopStarts + 3 <= burst, `a crash loop (${loopStarts} starts per ${interval} s) plus a few manual starts must stay under StartLimitBurst=${burst}`);
+  const prevented = (values('RestartPreventExitStatus')[0] ?? '').split(/\s+/);
+  for (const code of ['2', '3']) assert.ok(prevented.includes(code), `exit ${code} (usage/config) is not restarted`);
+});
