@@ -5,8 +5,7 @@
  * the systemd unit runs. Bundling replaces ~150 module resolutions and file reads with one;
  * CommonJS rather than ESM because an ES module entry makes Node start its ES module loader
  * (a dozen more built-ins to compile, a module job per file: ~2 ms here, ~5 ms with a V8 flag
- * such as the unit's --max-old-space-size, which makes V8 reject Node's code cache for
- * built-ins). Code behind `import()` (the daemon, the other commands, the QR encoder, the
+ * on the command line, which makes V8 reject Node's code cache for built-ins). Code behind `import()` (the daemon, the other commands, the QR encoder, the
  * HTTP client) is still only *evaluated* when it is imported: esbuild wraps it in an init
  * function; V8 only pre-parses it.
  *
@@ -29,11 +28,11 @@
  * - web-streams-polyfill (121 KB), which fetch-blob requires only where Node has no
  *   globalThis.ReadableStream (before 16.5), is left out and required from node_modules then;
  *   fetch-blob's check itself reads globalThis.ReadableStream, a lazy global that makes Node
- *   load its web streams (~3 ms, ~0.8 MB under the unit's V8 flag): it asks `in` instead;
+ *   load its web streams (~3 ms, ~0.8 MB, measured under a V8 flag): it asks `in` instead;
  * - node:assert, which sonic-boom requires at load time for one check in its close path,
  *   and node:worker_threads, which pino requires at load time for `isMainThread`, read only
  *   for an asynchronous destination (pinauthd's is synchronous): both are loaded at their
- *   first use (~2 ms and ~0.4 MB each under the unit's V8 flag).
+ *   first use (~2 ms and ~0.4 MB each, measured under a V8 flag).
  * The whole bundle is minified (fewer bytes to read and parse); the source map is written
  * next to it for reading stack traces, and not loaded at run time.
  *

@@ -14,8 +14,8 @@
  * File name: pinauthd.<bundle hash>.<runtime hash>.v8cache. The bundle hash is of its bytes
  * (V8 itself only compares the source's length, so an edited bundle of the same length would
  * otherwise run the old code); the runtime hash is of the node version, V8 version, arch,
- * process.execArgv, NODE_OPTIONS and V8_FLAGS (V8 rejects a cache made under other flags; keying on
- * them keeps two configurations from overwriting each other's cache). The file holds a
+ * process.execArgv, NODE_OPTIONS and V8_FLAGS (V8 rejects a cache made under other flags;
+ * keying on them keeps two configurations from overwriting each other's cache). The file holds a
  * SHA-256 of the V8 data, then the data: a torn or corrupted file is never handed to V8
  * (Node 20's V8 checks a checksum of its own; newer V8 releases skip that check).
  *
@@ -69,8 +69,8 @@ for (const builtin of ['node:fs/promises', 'node:os', 'node:net', 'node:http']) 
 void require('node:util').parseArgs; // a lazy getter: loads util's argument parser (the CLI's)
 require('node:v8').setFlagsFromString(V8_FLAGS);
 // The CommonJS Module class, as require('node:module') exports it, without loading that
-// public module and the source-map support it requires (~1 ms under the unit's V8 flag;
-// the bundle does not load it either, scripts/build.mjs).
+// public module and the source-map support it requires (~1 ms when V8 compiles them from
+// source; the bundle does not load it either, scripts/build.mjs).
 const Module = module.constructor;
 
 const BUNDLE = path.join(__dirname, 'pinauthd.cjs');

@@ -70,7 +70,7 @@ export const REDACTED = '[redacted]';
  * already covers (`headers.authorization` is `*.authorization`). Same redaction; pino builds
  * a redactor per distinct first segment, so this saves a third of its start-up work. Each
  * path is split once (this runs at every start: splitting inside the pairwise comparison
- * cost ~1-2 ms of it under the unit's V8 flag).
+ * cost ~1-2 ms of it, measured under a V8 flag).
  */
 const pinoRedactPaths: string[] = (() => {
   const split = redactPaths.map((p) => p.split('.'));

@@ -75,7 +75,7 @@ function firstScreenSettled(daemon: Daemon): Promise<void> {
 }
 
 export async function runDaemon(opts: RunOptions): Promise<number> {
-markStartup('run: started');
+  markStartup('run: started');
   if (process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
     throw new PinauthError(
       'OAUTH_INSECURE',
