@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +74,36 @@ describe('control socket', () => {
       assert.deepEqual(JSON.parse(reply), { ok: true, result: 'done' });
     } finally {
       await server.close();
+    }
+  });
+  it('waits for the socket of a daemon that holds the lock but has not opened it yet; not without a lock', async () => {
+    const state = join(dir, 'starting');
+    await mkdir(state);
+    const path = join(state, 'control.sock');
+    // a live process that is not us holds the lock (the daemon, still on its way to the first screen)
+    const owner = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10000)'], { stdio: 'ignore' });
+    try {
+      const t0 = Date.now();
+      assert.equal(await askDaemon(path, 'status'), null, 'no lock file: not running, at once');
+      assert.ok(Date.now() - t0 < 1000);
+      await writeFile(join(state, 'pinauthd.lock'), `${owner.pid}\n`);
+      let server: Awaited<ReturnType<typeof startControlServer>> | undefined;
+      const opens = new Promise<void>((resolve) =>
+        setTimeout(() => {
+          void startControlServer(path, async () => ({ state: 'awaiting_pin' }), logger).then((s) => {
+            server = s;
+            resolve();
+          });
+        }, 300),
+      );
+      const t1 = Date.now();
+      const reply = await askDaemon(path, 'status');
+      assert.deepEqual(reply, { ok: true, result: { state: 'awaiting_pin' } });
+      assert.ok(Date.now() - t1 >= 250, 'the answer came from the socket opened later');
+      await opens;
+      await server?.close();
+    } finally {
+      owner.kill();
     }
   });
 });
