@@ -118,7 +118,7 @@ const precompiledAjv = {
  */
 const LAZY_BUILTINS = [
   { importer: /node_modules[\\/]node-fetch[\\/]src[\\/]index\.js$/, builtins: ['node:https', 'node:zlib'] },
-  { importer: /src[\\/]daemon[\\/]notify\.ts$/, builtins: ['node:child_process'] },
+  { importer: /src[\\/]service[\\/]notify\.ts$/, builtins: ['node:child_process'] },
   { importer: /node_modules[\\/]sonic-boom[\\/]index\.js$/, builtins: ['assert'], cjs: true },
 ];
 const lazyBuiltins = {

@@ -23,8 +23,8 @@ import { startPtySim } from '../firmware-sim/pty.js';
 import { startTcpSim } from '../firmware-sim/tcp.js';
 import { renderScreen, runTui } from '../firmware-sim/tui.js';
 import { DEMO_CONSUMER, startLocalProvider, type LocalProvider } from '../local-provider/provider.js';
-import { askDaemon, controlSocketPath } from '../src/daemon/control.js';
-import type { DaemonStatus } from '../src/daemon/daemon.js';
+import { askDaemon, controlSocketPath } from '../src/service/control.js';
+import type { DaemonStatus } from '../src/lifecycle/daemon.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PROFILES: SimProfile[] = ['lcd16x2', 'lcd20x4', 'oled128x64', 'text'];

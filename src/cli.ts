@@ -62,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
   const common = { configFile: values.config ?? undefined, json: values.json ?? false };
   switch (command) {
     case 'run': {
-      const { runDaemon } = await import('./daemon/run.js');
+      const { runDaemon } = await import('./service/run.js');
       return runDaemon({ ...common, once: values.once ?? false, console: false });
     }
     case 'login': {
@@ -70,18 +70,18 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write('login needs --console (the daemon itself uses the serial display and keypad: `pinauthd run`)\n');
         return 2;
       }
-      const { runDaemon } = await import('./daemon/run.js');
+      const { runDaemon } = await import('./service/run.js');
       return runDaemon({ ...common, once: true, console: true });
     }
     case 'status':
     case 'reauth':
     case 'logout':
     case 'token': {
-      const ops = await import('./daemon/operator.js');
+      const ops = await import('./commands/operator.js');
       return ops[command](common);
     }
     case 'doctor': {
-      const { doctor } = await import('./daemon/doctor.js');
+      const { doctor } = await import('./commands/doctor.js');
       return doctor(common);
     }
     default:

@@ -26,7 +26,7 @@ const { SimDevice } = await import(dist('firmware-sim/device.js'));
 const { startTcpSim } = await import(dist('firmware-sim/tcp.js'));
 const { startLocalProvider, DEMO_CONSUMER } = await import(dist('local-provider/provider.js'));
 const sig = await import(dist('local-provider/signature.js'));
-const { askDaemon, controlSocketPath } = await import(dist('src/daemon/control.js'));
+const { askDaemon, controlSocketPath } = await import(dist('src/service/control.js'));
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const PIN_RUNS = Number(process.env.BENCH_PIN_RUNS ?? 10);
@@ -284,7 +284,7 @@ const tmp = await mkdtemp(path.join(os.tmpdir(), 'pinauthd-bench-tls-'));
 // The loader's code cache, as systemd's CacheDirectory= would hold it; made once per flag set
 // by a start that ends with SIGTERM (the loader writes it at exit), as after an install.
 const CODE_CACHE = path.join(tmp, 'cache');
-// The heap bound as a V8 flag, as the unit had it before src/daemon/heap-guard.ts: shown for
+// The heap bound as a V8 flag, as the unit had it before src/service/heap-guard.ts: shown for
 // what any V8 flag costs (V8 then rejects Node's built-in code cache).
 const HEAP_FLAG = ['--max-old-space-size=96'];
 await mkdir(CODE_CACHE);

@@ -7,8 +7,8 @@
  * retry cannot burn a PIN). Backoff for other failures belongs to the daemon.
  */
 import type { Logger } from 'pino';
-import type { ProviderConfig } from '../config/types.js';
-import { PinauthError } from '../errors.js';
+import type { Config, ProviderConfig } from '../config/types.js';
+import { PinauthError, toPinauthError } from '../errors.js';
 import { parseForm } from './form.js';
 import { monotonicMs, OAuthTransportError, sendRequest, type FetchLike, type HttpReply } from './http.js';
 import { isTimestampRejection, parseErrorBody, providerError, type ProviderCallContext } from './provider-errors.js';
@@ -280,3 +280,24 @@ function identityFrom(body: string): VerifiedIdentity {
     screenName: pickString(o, ['screen_name', 'username', 'screenName']),
   };
 }
+
+/** The client for a loaded config (the daemon, and the operator commands that talk to the provider). */
+export function makeOAuthClient(config: Config, logger: Logger): OAuthClient {
+  return new OAuthClient({
+    provider: config.provider,
+    consumerKey: config.credentials.consumerKey,
+    consumerSecret: config.credentials.consumerSecret,
+    logger,
+  });
+}
+
+/** Invalidate a token at the provider; a failure is logged, never thrown (the local copy goes anyway). */
+export async function invalidateQuietly(oauth: OAuthClientApi, account: { token: string; tokenSecret: string }, log: Logger): Promise<boolean> {
+  try {
+    return await oauth.invalidate({ token: account.token, secret: account.tokenSecret });
+  } catch (e) {
+    log.warn({ err: toPinauthError(e).toLog() }, 'could not invalidate the token at the provider; removing it locally anyway');
+    return false;
+  }
+}
+

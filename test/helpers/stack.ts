@@ -14,8 +14,8 @@ import { SimDevice, type SimProfile } from '../../firmware-sim/device.js';
 import { startPtySim, type PtySim } from '../../firmware-sim/pty.js';
 import { startTcpSim, type TcpSim } from '../../firmware-sim/tcp.js';
 import { startLocalProvider, type LocalProvider, type LocalProviderOptions } from '../../local-provider/provider.js';
-import { askDaemon, controlSocketPath } from '../../src/daemon/control.js';
-import type { DaemonStatus } from '../../src/daemon/daemon.js';
+import { askDaemon, controlSocketPath } from '../../src/service/control.js';
+import type { DaemonStatus } from '../../src/lifecycle/daemon.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'dist/src/cli.js');

@@ -1,5 +1,5 @@
 /**
- * Every transition of the daemon's state machine (src/daemon/machine.ts), driven for real:
+ * Every transition of the daemon's state machine (src/lifecycle/machine.ts), driven for real:
  * the daemon as a child process, the simulator on a PTY, the local provider with its fault
  * switches. Each test asserts what the display showed, what the store holds and how many
  * requests reached the provider.

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, it } from 'node:test';
-import { askDaemon, controlSocketPath } from '../../src/daemon/control.js';
+import { askDaemon, controlSocketPath } from '../../src/service/control.js';
 import { Stack } from '../helpers/stack.js';
 import { SEED, ms, record, rng } from './figures.js';
 

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync, readFileSync, chmodSync, rmSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { createNotifier } from '../../src/daemon/notify.js';
+import { createNotifier } from '../../src/service/notify.js';
 
 type SpawnFn = typeof spawn;
 
@@ -373,7 +373,7 @@ async function runScript(script: string, env: NodeJS.ProcessEnv): Promise<{ code
   return { code, out };
 }
 
-const moduleUrl = new URL('../../src/daemon/notify.ts', import.meta.url).href;
+const moduleUrl = new URL('../../src/service/notify.ts', import.meta.url).href;
 
 test('real spawn: the watchdog timer and a hanging ping do not keep the process alive', { timeout: 30_000 }, async (t) => {
   const { dir, record } = fakeHelperDir('#!/bin/sh\necho started >> "@RECORD@"\nexec sleep 10\n');

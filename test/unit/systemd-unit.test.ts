@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HEAP_LIMIT_MIB } from '../../src/daemon/heap-guard.js';
+import { HEAP_LIMIT_MIB } from '../../src/service/heap-guard.js';
 
 const run = promisify(execFile);
 const unitPath = fileURLToPath(new URL('../../systemd/pinauthd.service', import.meta.url));
@@ -103,7 +103,7 @@ test('the unit has none of the options that break Node or hide the ttys', () => 
 
 test('node runs without V8 flags, and the heap guard\'s limit is well below MemoryMax', () => {
   // a V8 flag makes V8 reject Node's built-in code cache (~13 ms a start): the heap is
-  // bounded by src/daemon/heap-guard.ts instead
+  // bounded by src/service/heap-guard.ts instead
   assert.match(values('ExecStart')[0] ?? '', /^\S*node \S+pinauthd-start\.cjs run$/);
   const heapMiB = HEAP_LIMIT_MIB;
   const mm = /^(\d+)([KMG])$/.exec(values('MemoryMax')[0] ?? '');

@@ -11,9 +11,9 @@ import { createLogger } from '../log.js';
 import { acquireInstanceLock } from '../store/lock.js';
 import { readStoreSnapshot, TokenStore } from '../store/token-store.js';
 import type { Account } from '../store/types.js';
-import { askDaemon, controlSocketPath } from './control.js';
-import { invalidateQuietly, type DaemonStatus } from './daemon.js';
-import { makeOAuthClient } from './run.js';
+import { askDaemon, controlSocketPath } from '../service/control.js';
+import type { DaemonStatus } from '../lifecycle/daemon.js';
+import { invalidateQuietly, makeOAuthClient } from '../oauth/client.js';
 
 export interface CommonOptions {
   configFile: string | undefined;

@@ -1,5 +1,5 @@
 /**
- * The Daemon class (src/daemon/daemon.ts) with fakes for the device, the store and the
+ * The Daemon class (src/lifecycle/daemon.ts) with fakes for the device, the store and the
  * OAuth client: what the lifecycle does around the pure machine (reload, races).
  */
 import assert from 'node:assert/strict';
@@ -7,8 +7,8 @@ import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import type { Config } from '../../src/config/types.js';
-import { Daemon, type DeviceLike, type StoreLike } from '../../src/daemon/daemon.js';
-import type { State } from '../../src/daemon/machine.js';
+import { Daemon, type DeviceLike, type StoreLike } from '../../src/lifecycle/daemon.js';
+import type { State } from '../../src/lifecycle/machine.js';
 import type { KeypadContext, KeypadEvent, View } from '../../src/device/types.js';
 import { PinauthError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';

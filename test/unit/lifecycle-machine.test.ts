@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backoffMs, transition, type MachineSettings, type State } from '../../src/daemon/machine.js';
+import { backoffMs, transition, type MachineSettings, type State } from '../../src/lifecycle/machine.js';
 import { PinauthError, type ErrorCode } from '../../src/errors.js';
 import type { Account, PendingAuthorization } from '../../src/store/types.js';
 

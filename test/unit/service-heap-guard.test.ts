@@ -1,12 +1,12 @@
 /**
- * The heap guard (src/daemon/heap-guard.ts): the daemon's own bound on its live JS heap,
+ * The heap guard (src/service/heap-guard.ts): the daemon's own bound on its live JS heap,
  * checked after full garbage collections, in place of a V8 flag.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { HEAP_LIMIT_MIB, startHeapGuard } from '../../src/daemon/heap-guard.js';
+import { HEAP_LIMIT_MIB, startHeapGuard } from '../../src/service/heap-guard.js';
 
 const MiB = 2 ** 20;
 

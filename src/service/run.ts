@@ -11,12 +11,12 @@ import type { Config } from '../config/types.js';
 import { DeviceSession } from '../device/session.js';
 import { PinauthError, toPinauthError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { OAuthClient } from '../oauth/client.js';
+import { makeOAuthClient } from '../oauth/client.js';
 import { preloadHttpClient } from '../oauth/http.js';
 import { acquireInstanceLock } from '../store/lock.js';
 import { TokenStore } from '../store/token-store.js';
 import { controlSocketPath, startControlServer, type ControlCommand } from './control.js';
-import { Daemon } from './daemon.js';
+import { Daemon } from '../lifecycle/daemon.js';
 import { createNotifier } from './notify.js';
 
 export interface RunOptions {
@@ -36,15 +36,6 @@ export function consoleConfig(config: Config): Config {
     display: { ...config.display, driver: 'console', port: 'stdio', cols, rows: 6 },
     keypad: { ...config.keypad, port: null, mode: 'line', delimiter: 'LF' },
   };
-}
-
-export function makeOAuthClient(config: Config, logger: Logger): OAuthClient {
-  return new OAuthClient({
-    provider: config.provider,
-    consumerKey: config.credentials.consumerKey,
-    consumerSecret: config.credentials.consumerSecret,
-    logger,
-  });
 }
 
 /** States in which start-up is still on its way to the first screen that waits for someone. */

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { KeypadContext, KeypadEvent, View } from '../device/types.js';
 import { PinauthError, toPinauthError } from '../errors.js';
+import { invalidateQuietly } from '../oauth/client.js';
 import type { OAuthClientApi } from '../oauth/types.js';
 import type { Account, PendingAuthorization } from '../store/types.js';
 import { transition, type Event, type MachineSettings, type State, type StateName } from './machine.js';
@@ -74,16 +75,6 @@ export interface DaemonEvents {
   state: [State];
   /** `once` mode finished: a token is stored. */
   done: [Account];
-}
-
-/** Invalidate a token at the provider; a failure is logged, never thrown (the local copy goes anyway). */
-export async function invalidateQuietly(oauth: OAuthClientApi, account: Account, log: Logger): Promise<boolean> {
-  try {
-    return await oauth.invalidate({ token: account.token, secret: account.tokenSecret });
-  } catch (e) {
-    log.warn({ err: toPinauthError(e).toLog() }, 'could not invalidate the token at the provider; removing it locally anyway');
-    return false;
-  }
 }
 
 export class Daemon extends EventEmitter<DaemonEvents> {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { askDaemon, startControlServer, type ControlCommand } from '../../src/daemon/control.js';
+import { askDaemon, startControlServer, type ControlCommand } from '../../src/service/control.js';
 import { createLogger } from '../../src/log.js';
 
 const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });

@@ -14,7 +14,7 @@ import { sendRequest } from '../oauth/http.js';
 import { checkTlsEnvironment } from '../oauth/url-policy.js';
 import { readStoreSnapshot } from '../store/token-store.js';
 import { listSerialPorts } from '../transport/serial.js';
-import { askDaemon, controlSocketPath } from './control.js';
+import { askDaemon, controlSocketPath } from '../service/control.js';
 import type { CommonOptions } from './operator.js';
 
 export type Severity = 'ok' | 'warn' | 'fail' | 'info';

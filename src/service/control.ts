@@ -89,7 +89,7 @@ type Answer = { ok: boolean; result?: unknown; error?: string };
 
 /**
  * How long a command waits for the socket of a daemon that holds the instance lock but has
- * not opened its socket yet: it opens once the first screen has settled (src/daemon/run.ts,
+ * not opened its socket yet: it opens once the first screen has settled (src/service/run.ts,
  * at most 1 s after the daemon started, later on a slow board).
  */
 const STARTING_WAIT_MS = 3000;
