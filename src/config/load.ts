@@ -5,11 +5,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { PinauthError } from '../errors.js';
+import { validateFileConfigSchema } from '../generated/config-validator.js';
 import { describeJsonError } from './json-position.js';
 import { PRESETS } from './presets.js';
-import { configSchema, LOG_LEVELS, type DeepPartial, type FileConfig, type LogLevel } from './schema.js';
+import { LOG_LEVELS, type DeepPartial, type FileConfig, type LogLevel } from './schema.js';
 import { envSecrets, readExternalSecrets, whereToPutSecret, type ExternalSecrets, type SecretName } from './secrets.js';
 import type { Config, Credentials, DisplayConfig, KeypadConfig, ProviderConfig, SerialSettings } from './types.js';
 
@@ -82,16 +83,6 @@ export interface LoadOptions {
 // ---------------------------------------------------------------------------------------
 // schema validation
 
-let validator: ReturnType<Ajv['compile']> | undefined;
-
-function getValidator(): ReturnType<Ajv['compile']> {
-  if (!validator) {
-    const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true, allowUnionTypes: true });
-    validator = ajv.compile({ ...configSchema, required: ['provider'] });
-  }
-  return validator;
-}
-
 function formatAjvError(e: ErrorObject): string {
   const at = e.instancePath || '';
   switch (e.keyword) {
@@ -108,9 +99,8 @@ function formatAjvError(e: ErrorObject): string {
 
 /** Validate (and fill schema defaults into) a parsed config; returns the problem lines. */
 export function validateFileConfig(data: unknown): string[] {
-  const validate = getValidator();
-  if (validate(data)) return [];
-  const lines = (validate.errors ?? []).map(formatAjvError);
+  if (validateFileConfigSchema(data)) return [];
+  const lines = (validateFileConfigSchema.errors ?? []).map(formatAjvError);
   return [...new Set(lines)];
 }
 

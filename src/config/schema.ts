@@ -1,7 +1,9 @@
 /**
- * The config file's form: a JSON schema (validated with Ajv before anything else runs) and
- * the matching TypeScript type. Defaults that do not depend on other values live in the
- * schema (Ajv `useDefaults`); the rest (presets, serial defaults, paths) in ./load.ts.
+ * The config file's form: a JSON schema and the matching TypeScript type. The schema is
+ * checked before anything else runs, by the validator scripts/generate-validators.ts
+ * generates from it with Ajv at build time (so this module must not import src/generated/).
+ * Defaults that do not depend on other values live in the schema (Ajv `useDefaults`); the
+ * rest (presets, serial defaults, paths) in ./load.ts.
  */
 import type { Delimiter, DisplayDriverName, FlowControl, KeypadMode, Parity, SignatureMethod } from './types.js';
 
@@ -108,6 +110,7 @@ export const configSchema = {
   $id: 'https://pinauthd.invalid/config.schema.json',
   type: 'object',
   additionalProperties: false,
+  required: ['provider'],
   properties: {
     $schema: { type: 'string' },
     provider: {

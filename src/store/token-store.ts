@@ -8,65 +8,15 @@ import { chmod, lstat, mkdir, readdir, rename, stat, unlink } from 'node:fs/prom
 import path from 'node:path';
 import { Low } from 'lowdb';
 import type { Logger } from 'pino';
-import { Ajv } from 'ajv';
 import { PinauthError, isPinauthError } from '../errors.js';
+import { validateStoreData } from '../generated/store-validator.js';
 import { DIR_MODE, DurableFile, FILE_MODE, storeIoError, syncDirectory, tempPrefix } from './durable-file.js';
 import type { Account, PendingAuthorization, StoreData } from './types.js';
 
-const isoString = { type: 'string', minLength: 1, maxLength: 64 } as const;
-const shortString = { type: 'string', minLength: 1, maxLength: 4096 } as const;
-
-export const storeSchema = {
-  type: 'object',
-  required: ['version', 'accounts', 'pending'],
-  properties: {
-    version: { const: 1 },
-    accounts: {
-      type: 'array',
-      maxItems: 1000,
-      items: {
-        type: 'object',
-        required: ['provider', 'consumerKey', 'userId', 'screenName', 'token', 'tokenSecret', 'createdAt', 'verifiedAt'],
-        properties: {
-          provider: shortString,
-          consumerKey: shortString,
-          userId: { type: 'string', maxLength: 4096 },
-          screenName: { type: 'string', maxLength: 4096 },
-          token: shortString,
-          tokenSecret: shortString,
-          createdAt: isoString,
-          verifiedAt: { anyOf: [isoString, { type: 'null' }] },
-          extra: { type: 'object', additionalProperties: { type: 'string' } },
-        },
-      },
-    },
-    pending: {
-      anyOf: [
-        { type: 'null' },
-        {
-          type: 'object',
-          required: ['provider', 'consumerKey', 'token', 'tokenSecret', 'authorizeUrl', 'issuedAt'],
-          properties: {
-            provider: shortString,
-            consumerKey: shortString,
-            token: shortString,
-            tokenSecret: shortString,
-            authorizeUrl: shortString,
-            issuedAt: isoString,
-          },
-        },
-      ],
-    },
-  },
-} as const;
-
-let shapeValidator: ReturnType<Ajv['compile']> | undefined;
-
 /** Why `value` is not a StoreData, or null when it is one. Dates must parse too. */
 export function storeShapeProblem(value: unknown): string | null {
-  shapeValidator ??= new Ajv({ allErrors: false, strict: true }).compile(storeSchema);
-  if (!shapeValidator(value)) {
-    const e = shapeValidator.errors?.[0];
+  if (!validateStoreData(value)) {
+    const e = validateStoreData.errors?.[0];
     return e ? `${e.instancePath || '/'} ${e.message ?? 'is invalid'}` : 'wrong shape';
   }
   const data = value as StoreData;

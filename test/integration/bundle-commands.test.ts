@@ -2,9 +2,9 @@
  * The production bundle (dist/pinauthd.cjs, run as the systemd unit runs it: through
  * dist/pinauthd-start.cjs and its V8 code cache, with the unit's node flags) runs every command: status, run --once (the whole PIN flow), token, run + reauth +
  * logout over the control socket, login --console, doctor. The other integration tests run
- * the tsc output; this one catches what bundling can break (a lazy import, a stand-in for a
- * built-in, the precompiled config validator, Ajv's fallback for the store's schema) and
- * what the loader's code cache can break (a corrupt cache, a directory it cannot write).
+ * the tsc output; this one catches what bundling can break (a lazy import, the generated
+ * validators) and what the loader's code cache can break (a corrupt cache, a directory it
+ * cannot write).
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -29,6 +29,13 @@ describe('the bundle runs every command', () => {
     assert.deepEqual(unitNodeFlags('ExecStart=/usr/bin/node --max-old-space-size=96 /opt/pinauthd/dist/pinauthd.cjs run\n'), ['--max-old-space-size=96']);
     assert.deepEqual(unitNodeFlags(), []);
     assert.ok(existsSync(unitScript()), `${unitScript()} (the unit's script) is missing: npm run build`);
+  });
+
+  it('validates with the generated validators, the same the tsc output runs, not Ajv\'s compiler', () => {
+    const meta = JSON.parse(readFileSync(path.join(path.dirname(BUNDLE), 'pinauthd.meta.json'), 'utf8')) as { inputs: Record<string, unknown> };
+    const inputs = Object.keys(meta.inputs);
+    assert.ok(inputs.includes('src/generated/config-validator.ts') && inputs.includes('src/generated/store-validator.ts'), inputs.join('\n'));
+    assert.deepEqual(inputs.filter((i) => i.includes('node_modules/ajv/') && !i.includes('node_modules/ajv/dist/runtime/')), []);
   });
 
   it('status --json with nothing stored', async () => {
