@@ -1,7 +1,7 @@
 /**
  * One error type for the whole daemon, with stable codes that tests, the display and the
  * exit status key on (never the message text). Every code has a short form that fits a
- * 20-column character LCD (at most 2 lines of 20) and a longer one for the log.
+ * 16-column character LCD (at most 2 lines of 16) and a longer one for the log.
  *
  * Messages never contain secrets: callers pass what happened, never token values.
  */
@@ -11,9 +11,9 @@ export const ErrorCodes = {
   CONFIG_INVALID: { exit: 3, short: ['Config error', 'see the log'] },
   CONFIG_SECRET_MISSING: { exit: 3, short: ['No consumer key', 'see the log'] },
   // OAuth / provider
-  OAUTH_BAD_CONSUMER: { exit: 4, short: ['App key rejected', 'check consumer key'] },
-  OAUTH_CALLBACK_SETTINGS: { exit: 4, short: ['App settings error', 'set a callback URL'] },
-  OAUTH_REQUEST_TOKEN_INVALID: { exit: 4, short: ['Code expired', 'getting a new one'] },
+  OAUTH_BAD_CONSUMER: { exit: 4, short: ['App key rejected', 'check key+secret'] },
+  OAUTH_CALLBACK_SETTINGS: { exit: 4, short: ['App settings:', 'set callback URL'] },
+  OAUTH_REQUEST_TOKEN_INVALID: { exit: 4, short: ['Code expired', 'getting new one'] },
   OAUTH_WRONG_PIN: { exit: 4, short: ['Wrong PIN', 'please try again'] },
   OAUTH_TOKEN_REJECTED: { exit: 4, short: ['Access revoked', 'authorize again'] },
   OAUTH_TIMESTAMP: { exit: 4, short: ['Clock is wrong', 'check date/NTP'] },
@@ -28,7 +28,7 @@ export const ErrorCodes = {
   // token store
   STORE_CORRUPT: { exit: 6, short: ['Store was reset', 'old file kept'] },
   STORE_IO: { exit: 6, short: ['Storage error', 'see the log'] },
-  STORE_PERMISSIONS: { exit: 6, short: ['Store permissions', 'see the log'] },
+  STORE_PERMISSIONS: { exit: 6, short: ['Store denied', 'see the log'] },
   STORE_LOCKED: { exit: 7, short: ['Already running', ''] },
   // serial device
   DEVICE_NOT_FOUND: { exit: 5, short: ['Device not found', 'check the cable'] },
@@ -37,7 +37,7 @@ export const ErrorCodes = {
   DEVICE_DISCONNECTED: { exit: 5, short: ['Device unplugged', 'reconnecting'] },
   DEVICE_PROTOCOL: { exit: 5, short: ['Device error', 'see the log'] },
   // input
-  PIN_FORMAT: { exit: 1, short: ['PIN must be', 'digits only'] },
+  PIN_FORMAT: { exit: 1, short: ['Digits only', 'type the PIN'] },
   USAGE: { exit: 2, short: ['Usage error', ''] },
   INTERNAL: { exit: 70, short: ['Internal error', 'restarting'] },
 } as const satisfies Record<string, { exit: number; short: readonly [string, string] }>;
@@ -45,7 +45,7 @@ export const ErrorCodes = {
 export type ErrorCode = keyof typeof ErrorCodes;
 
 export interface PinauthErrorOptions {
-  /** Lines for a small display (each at most 20 characters); defaults to the code's own. */
+  /** Lines for a small display (each at most 16 characters); defaults to the code's own. */
   short?: readonly string[];
   /** HTTP status of the provider's reply, when there was one. */
   status?: number;

@@ -154,7 +154,7 @@ class KeypadImpl extends EventEmitter<KeypadEvents> implements Keypad {
       case 'pin':
         if (entry === FRESH_SEQUENCE) this.#emitKey({ type: 'fresh' });
         else if (entry.length === this.#digits && DIGITS_ONLY.test(entry)) this.#emitKey({ type: 'pin', pin: entry });
-        else this.#emitKey({ type: 'invalid', reason: `the PIN has ${this.#digits} digits, got ${entry.length}` });
+        else this.#emitKey({ type: 'invalid', reason: `the PIN has ${this.#digits} digits, got ${entry.length}`, mistake: 'length' });
         return;
       case 'authorized':
         if (entry === REAUTH_SEQUENCE) this.#emitKey({ type: 'reauth' });
@@ -186,6 +186,11 @@ class KeypadImpl extends EventEmitter<KeypadEvents> implements Keypad {
     if (body.length === 1) {
       const key = body.toUpperCase();
       if (key === 'A' || key === 'B' || key === 'D') return this.#key(key);
+    }
+    // A person typing letters where the PIN goes (a terminal, a keyboard keypad): tell them,
+    // rather than count it as line noise. Control bytes and binary junk stay noise.
+    if (ctx === 'pin' && /[A-Za-z]/.test(body) && /^[\x20-\x7e]+$/.test(body)) {
+      return this.#emitKey({ type: 'invalid', reason: 'the PIN is digits only, got letters', mistake: 'not_digits' });
     }
     this.#noiseSeen('not a keypad entry');
   }

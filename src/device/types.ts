@@ -52,8 +52,8 @@ export type KeypadEvent =
   | { type: 'entry'; entered: string }
   /** A complete PIN, validated against the provider's format (digits only, right length). */
   | { type: 'pin'; pin: string }
-  /** Something that looked like a PIN but was not valid (wrong length). */
-  | { type: 'invalid'; reason: string }
+  /** An entry that cannot be a PIN: the wrong number of digits, or not digits at all (letters). */
+  | { type: 'invalid'; reason: string; mistake: 'length' | 'not_digits' }
   /** Move through URL pages. */
   | { type: 'page'; delta: number }
   /** Ask for a fresh request token / URL. */

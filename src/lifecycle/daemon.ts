@@ -14,7 +14,7 @@ import { invalidateQuietly } from '../oauth/client.js';
 import type { OAuthClientApi } from '../oauth/types.js';
 import type { Account, PendingAuthorization } from '../store/types.js';
 import { transition, type Event, type MachineSettings, type State, type StateName } from './machine.js';
-import { viewFor } from './screens.js';
+import { pinMistakeLines, viewFor } from './screens.js';
 
 /** What the daemon needs from the device layer (DeviceSession implements it). */
 export interface DeviceLike extends EventEmitter {
@@ -374,7 +374,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       case 'invalid':
         if (s.name === 'awaiting_pin') {
           this.log.info({ reason: ev.reason }, 'keypad entry rejected');
-          this.current = { ...s, notice: new PinauthError('PIN_FORMAT', ev.reason, { short: ['PIN needs', `${this.cfg.provider.pin.digits} digits`] }) };
+          this.current = { ...s, newCode: false, notice: new PinauthError('PIN_FORMAT', ev.reason, { short: pinMistakeLines(ev.mistake, this.cfg.provider.pin.digits) }) };
           this.entered = '';
           this.render();
         }

@@ -39,6 +39,8 @@ export type State =
       triesLeft: number;
       /** Why we are (back) here: shown above the URL. */
       notice?: PinauthError;
+      /** This URL replaces one the person may have opened (expired, used up, lost). */
+      newCode?: boolean;
     }
   | { name: 'exchanging'; pending: PendingAuthorization; expiresAt: number; triesLeft: number }
   | {
@@ -114,6 +116,16 @@ function attemptOf(state: State): number {
   return 0;
 }
 
+/**
+ * Whether a fresh request token replaces a URL the person may already have opened: after an
+ * expiry or an exchange that used it up, not on a first code, a re-authorization or a fresh
+ * code the person asked for (they know), and not after a revoked token or a reset store.
+ */
+function replacesShownUrl(reason: Extract<State, { name: 'requesting' }>['reason']): boolean {
+  if (reason === 'expired') return true;
+  return typeof reason === 'object' && reason.code !== 'OAUTH_TOKEN_REJECTED' && reason.code !== 'STORE_CORRUPT';
+}
+
 /** Resume a stored request token if it is still valid, else fetch a fresh one. */
 function pendingOrRequest(pending: PendingAuthorization | null, now: number, s: MachineSettings): State {
   if (pending) {
@@ -175,7 +187,8 @@ export function transition(state: State, event: Event, s: MachineSettings): Stat
         // Why the person has to authorize (again) stays on the URL screen: the "Getting a
         // code" screen that said it may be up for only a few ms (or be skipped by the display).
         const why = typeof state.reason === 'object' ? { notice: state.reason } : {};
-        return { name: 'awaiting_pin', pending: event.pending, expiresAt: event.now + s.requestTokenTtlMs, triesLeft: s.pinTries, ...why };
+        const renewed = replacesShownUrl(state.reason) ? { newCode: true } : {};
+        return { name: 'awaiting_pin', pending: event.pending, expiresAt: event.now + s.requestTokenTtlMs, triesLeft: s.pinTries, ...why, ...renewed };
       }
       if (event.type === 'request_failed') return wait(event.error, attemptOf(state), { name: 'requesting' }, event.now, s);
       return state;

@@ -1,11 +1,47 @@
 /**
  * What the display shows in each state. Views are semantic (title, lines, url, pin,
  * countdown); the display drivers lay them out for a 16x2, a 20x4 or a graphic display.
- * Titles stay within 16 characters so they fit the smallest LCD without truncation.
+ * Titles and notice lines stay within 16 characters so they fit the smallest LCD without
+ * truncation (test/unit/lifecycle-screens.test.ts checks every one on 16x2 and 20x4).
  */
 import type { View } from '../device/types.js';
 import type { PinauthError } from '../errors.js';
 import type { State } from './machine.js';
+
+type AwaitingPin = Extract<State, { name: 'awaiting_pin' }>;
+
+/** Shown whenever the URL changes under the person: wraps to two rows on a 16x2 and a 20x4. */
+export const NEW_CODE = 'New code: open the link again';
+
+/** What the person typed instead of a PIN (the keypad's 'invalid' event). */
+export type PinMistake = 'length' | 'not_digits';
+
+/** The notice for an entry that cannot be a PIN, at most two rows of 16 characters. */
+export function pinMistakeLines(mistake: PinMistake, digits: number): string[] {
+  return mistake === 'not_digits' ? ['Digits only', 'type the PIN'] : [`PIN: ${digits} digits`, 'type it again'];
+}
+
+/**
+ * Why the URL screen is shown again and what to do, the last line being what to do (a small
+ * display that has no room for all shows the last ones): a new URL says so (the page on the
+ * phone is useless now), a wrong PIN says how many tries are left, and the PIN typed before a
+ * lost reply is typed again. Each line but the new-code one fits 16 columns.
+ */
+export function noticeLines(state: AwaitingPin): string[] {
+  if (state.newCode) return [state.notice?.short[0] ?? 'Code expired', NEW_CODE];
+  const e = state.notice;
+  if (!e) return [];
+  switch (e.code) {
+    case 'OAUTH_WRONG_PIN':
+      return ['Wrong PIN', `${state.triesLeft} ${state.triesLeft === 1 ? 'try' : 'tries'} left`];
+    case 'OAUTH_NETWORK':
+      return ['Network error', 'type PIN again'];
+    case 'OAUTH_RATE_LIMITED':
+      return ['Rate limited', 'type PIN again'];
+    default:
+      return [...e.short];
+  }
+}
 
 function errorLines(e: PinauthError | undefined): string[] {
   return e ? [...e.short] : [];
@@ -35,16 +71,19 @@ export function viewFor(state: State, opts: { pinDigits: number; entered: string
         ...(typeof state.reason === 'object' ? { tone: 'error' as const } : {}),
       };
     }
-    case 'awaiting_pin':
+    case 'awaiting_pin': {
+      // The notice rides in `lines`: the layout gives it rows of its own, never the page indicator.
+      const notice = noticeLines(state);
       return {
         state: state.name,
-        title: state.notice ? state.notice.short[0] ?? 'Open link:' : 'Open link:',
-        lines: state.notice ? state.notice.short.slice(1) : [],
+        title: 'Open link:',
+        lines: notice,
         url: state.pending.authorizeUrl,
         pin: { entered: opts.entered, digits: opts.pinDigits },
         countdown: { until: state.expiresAt, label: 'expires' },
-        ...(state.notice ? { tone: 'error' as const } : {}),
+        ...(notice.length > 0 ? { tone: 'error' as const } : {}),
       };
+    }
     case 'exchanging':
       return { state: state.name, title: 'Checking PIN...', lines: [] };
     case 'waiting':

@@ -43,7 +43,7 @@ export function formatVerifier(pin: string, template?: string): string {
   if (template === undefined || template === '') return pin;
   const slots = template.split('').filter((c) => c === '#').length;
   if (slots !== pin.length) {
-    throw new PinauthError('PIN_FORMAT', `The PIN must have ${slots} digits.`, { short: ['PIN must be', `${slots} digits`] });
+    throw new PinauthError('PIN_FORMAT', `The PIN must have ${slots} digits.`, { short: [`PIN: ${slots} digits`, 'type it again'] });
   }
   let next = 0;
   return template.replace(/#/g, () => pin[next++]!);

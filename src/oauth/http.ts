@@ -198,7 +198,7 @@ export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<
       throw new OAuthTransportError('OAUTH_TIMEOUT', `No reply from ${where} within ${opts.timeoutMs} ms; check the network connection.`, sent, code ?? 'ETIMEDOUT', { cause: e });
     }
     if (code !== undefined && TLS_CODE.test(code)) {
-      throw new OAuthTransportError('OAUTH_NETWORK', `TLS failure talking to ${where} (${code}): the certificate was not accepted; check the date/time and whether a proxy or captive portal is in the way.`, sent, code, { cause: e, short: ['Certificate error', 'check clock/proxy'] });
+      throw new OAuthTransportError('OAUTH_NETWORK', `TLS failure talking to ${where} (${code}): the certificate was not accepted; check the date/time and whether a proxy or captive portal is in the way.`, sent, code, { cause: e, short: ['Certificate error', 'check clock+proxy'] });
     }
     throw new OAuthTransportError('OAUTH_NETWORK', `Network error talking to ${where}${code ? ` (${code})` : ''}; check the network connection and DNS.`, sent, code, { cause: e });
   } finally {

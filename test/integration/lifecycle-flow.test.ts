@@ -56,7 +56,8 @@ describe('state machine, for real (shared stack)', () => {
     await d.waitForState('awaiting_pin', 15_000, 2);
     const second = await s.pendingToken();
     assert.notEqual(second, first, 'a fresh request token');
-    await s.waitForText('Code expired'); // the new URL's screen says why
+    await s.waitForText('Code expired'); // the new URL's screen says why, and that it is new
+    await s.waitForText('New code: open the');
     const store = await s.readStoreWhen((st) => st.pending?.token === second);
     assert.equal(store.accounts.length, 0);
     typeKeys(s, s.provider.approve(second));

@@ -125,14 +125,21 @@ test('line: a whole PIN, with spaces or dashes, submits', () => {
   assert.deepEqual(events, Array(4).fill({ type: 'pin', pin: '123456789' }));
 });
 
-test('line: wrong length is invalid; letters and mixed text are noise', () => {
+test('line: wrong length is invalid; letters where the PIN goes are "digits only"; other junk is noise', () => {
   const { events, keypad, feed } = pad('line');
   feed('123456');
   assert.equal(events.at(-1)?.type, 'invalid');
   feed('12345678');
-  assert.equal(events.at(-1)?.type, 'invalid');
-  feed('12a4567', 'hello', '1--2', '-1234567');
-  assert.equal(events.length, 2);
+  assert.deepEqual(events.at(-1), { type: 'invalid', reason: 'the PIN has 7 digits, got 8', mistake: 'length' });
+  feed('12a4567', 'hello');
+  assert.deepEqual(events.slice(-2).map((e) => e.type === 'invalid' && e.mistake), ['not_digits', 'not_digits']);
+  feed('1--2', '-1234567', '\x01\x02');
+  assert.equal(events.length, 4);
+  assert.equal(keypad.noiseCount, 3);
+  // Outside PIN entry, letters are noise as before.
+  keypad.setContext({ kind: 'idle' });
+  feed('hello');
+  assert.equal(events.length, 4);
   assert.equal(keypad.noiseCount, 4);
 });
 

@@ -37,7 +37,8 @@ export class ConsoleDisplay implements Display {
     const out: string[] = [];
     const head = [view.title, ...view.lines].map(toPrintable).filter((l) => l.length > 0);
     if (view.url) {
-      if (view.tone === 'error') out.push(head.join(' '));
+      // A URL view's lines are its notice: why it is shown again and what to do.
+      if (view.lines.length > 0) out.push(view.lines.map(toPrintable).join(' - '));
       out.push('Open this URL in a browser, approve the app, and type the PIN it shows:', '', `  ${toPrintable(view.url)}`, '');
       if (view.countdown) out.push(`The link ${view.countdown.label} in ${formatCountdown(view.countdown.until - now)}.`);
       if (view.pin) out.push(`PIN (${view.pin.digits} digits), then Enter (00 for a fresh link):`);

@@ -5,6 +5,11 @@
  * URL paging keeps chunk boundaries stable: chunk i is always characters
  * [i*cols, (i+1)*cols) of the URL without its scheme, whatever else is on screen, so a
  * person copying the URL by hand never sees the same characters twice or skips any.
+ *
+ * A URL view's `lines` are its notice (why it is shown again: a wrong PIN, a new code). On
+ * small grids the notice gets page 0 to itself and the URL pages follow; the page indicator
+ * counts URL pages and stands only beside the URL's title. A notice taller than its page
+ * loses its first rows (why), never its last (what to do), except while the person types.
  */
 import type { View } from '../types.js';
 
@@ -21,6 +26,8 @@ export interface Frame {
   pages: number;
   /** Where the next PIN digit goes, when a PIN entry is on screen and not full. */
   cursor?: { col: number; row: number };
+  /** This page is the notice page (page 0 of a URL view whose notice has no room beside the URL). */
+  notice?: boolean;
 }
 
 export interface LayoutOptions {
@@ -100,8 +107,12 @@ function fit(text: string, cols: number): string {
   return toPrintable(text).slice(0, cols).trimEnd();
 }
 
-/** The title with a right-aligned page indicator such as `1/5`. */
-function header(title: string, cols: number, page: number, pages: number): string {
+/**
+ * The title with the URL's page indicator at the right, e.g. `Open link:   1/5`. The indicator
+ * only ever stands beside the URL's title, never beside a notice (`Wrong PIN   1/5` would
+ * read as "try 1 of 5").
+ */
+export function pageHeader(title: string, cols: number, page: number, pages: number): string {
   if (pages <= 1) return fit(title, cols);
   const indicator = `${page + 1}/${pages}`;
   if (indicator.length >= cols) return fit(indicator, cols);
@@ -114,12 +125,27 @@ function normalizePage(page: number, pages: number): number {
   return ((Math.trunc(page) % pages) + pages) % pages;
 }
 
-/** How many URL rows one page holds on this grid (the rest is title, PIN, countdown). */
+/** On a notice page with a row to spare: how to get to the URL. */
+export const NOTICE_HINT = '#: show the link';
+
+/**
+ * Where a URL view's notice (its `lines`: why the URL is shown again) goes. With room for the
+ * title, the notice, a URL row and the footer, on the URL pages; otherwise (16x2, 20x4) on a
+ * page of its own, page 0, before the URL pages.
+ */
+function noticePlacement(view: View, grid: Grid, now: number): 'none' | 'shared' | 'own-page' {
+  if (!view.url || view.lines.length === 0) return 'none';
+  const notice = view.lines.flatMap((l) => wrap(l, grid.cols)).length;
+  return grid.rows - 1 - footerRows(view, grid, now).length - notice >= 1 ? 'shared' : 'own-page';
+}
+
+/** How many URL rows one page holds on this grid (the rest is title, notice, PIN, countdown). */
 export function urlRowsPerPage(view: View, grid: Grid, now: number): number {
   if (!view.url) return 0;
   const body = grid.rows - 1;
   if (body <= 1) return 1;
-  return Math.max(1, Math.min(urlChunks(view.url, grid.cols).length, body - footerRows(view, grid, now).length));
+  const notice = noticePlacement(view, grid, now) === 'shared' ? view.lines.flatMap((l) => wrap(l, grid.cols)).length : 0;
+  return Math.max(1, Math.min(urlChunks(view.url, grid.cols).length, body - notice - footerRows(view, grid, now).length));
 }
 
 function footerRows(view: View, grid: Grid, now: number): string[] {
@@ -148,12 +174,39 @@ export function layout(view: View, grid: Grid, opts: LayoutOptions = {}): Frame 
     }
   };
   const typing = !!view.pin && view.pin.entered.length > 0;
+  const whole = { cols, rows: rowsCount };
 
   const chunks = view.url ? urlChunks(view.url, cols) : [];
-  const perPage = urlRowsPerPage(view, { cols, rows: rowsCount }, now);
-  const pages = chunks.length > 0 ? Math.ceil(chunks.length / perPage) : 0;
+  const lines = view.lines.flatMap((l) => wrap(l, cols));
+  const placement = noticePlacement(view, whole, now);
+  const perPage = urlRowsPerPage(view, whole, now);
+  const urlPages = chunks.length > 0 ? Math.ceil(chunks.length / perPage) : 0;
+  const first = placement === 'own-page' ? 1 : 0;
+  const pages = urlPages + first;
   const page = normalizePage(opts.page ?? 0, pages);
-  const pageChunks = chunks.slice(page * perPage, page * perPage + perPage);
+  const urlPage = page - first;
+  const pageChunks = urlPage >= 0 ? chunks.slice(urlPage * perPage, urlPage * perPage + perPage) : [];
+  const frame = (extra: Partial<Frame> = {}): Frame => ({ rows: rows.slice(0, rowsCount), page, pages, ...(cursor ? { cursor } : {}), ...extra });
+  const footer = footerRows(view, whole, now).map((r) => fit(r, cols));
+
+  if (urlPage < 0) {
+    // The notice page: what happened and what to do, the PIN entry and the time left below.
+    const shownFooter = rowsCount === 1 ? [] : footer.slice(0, typing ? 1 : Math.max(0, rowsCount - lines.length));
+    const above = rowsCount - shownFooter.length;
+    if (rowsCount === 1 && typing && view.pin) {
+      rows.push(fit(pinEcho(view.pin.entered, view.pin.digits), cols));
+      pinRow(0);
+      return frame({ notice: true });
+    }
+    // Short of rows, the first lines (why) go: the last ones say what to do. While the person
+    // types there is nothing more to do: the headline stays.
+    rows.push(...(typing ? lines.slice(0, above) : lines.slice(Math.max(0, lines.length - above))));
+    if (rows.length < above && NOTICE_HINT.length <= cols) rows.push(NOTICE_HINT);
+    while (rows.length < above) rows.push('');
+    if (view.pin && shownFooter.length > 0) pinRow(rows.length);
+    rows.push(...shownFooter);
+    return frame({ notice: true });
+  }
 
   if (rowsCount === 1) {
     // One row: the entry while typing, else the URL, else the title.
@@ -161,13 +214,11 @@ export function layout(view: View, grid: Grid, opts: LayoutOptions = {}): Frame 
       rows.push(fit(pinEcho(view.pin.entered, view.pin.digits), cols));
       pinRow(0);
     } else rows.push(pageChunks[0] ?? fit(view.title, cols));
-    return { rows, page, pages, ...(cursor ? { cursor } : {}) };
+    return frame();
   }
 
-  rows.push(header(view.title, cols, page, pages));
+  rows.push(chunks.length > 0 ? pageHeader(view.title, cols, urlPage, urlPages) : fit(view.title, cols));
   const body = rowsCount - 1;
-  const footer = footerRows(view, { cols, rows: rowsCount }, now).map((r) => fit(r, cols));
-  const lines = view.lines.flatMap((l) => wrap(l, cols));
 
   if (chunks.length > 0 && body === 1) {
     // 16x2: the second row is the URL, until the person starts typing the PIN.
@@ -175,16 +226,16 @@ export function layout(view: View, grid: Grid, opts: LayoutOptions = {}): Frame 
       rows.push(footer[0]!);
       pinRow(1);
     } else rows.push(pageChunks[0] ?? '');
-    return { rows, page, pages, ...(cursor ? { cursor } : {}) };
+    return frame();
   }
 
   const shownFooter = footer.slice(0, Math.max(0, body - (chunks.length > 0 ? 1 : 0)));
-  const middle: string[] = [...pageChunks];
+  const middle: string[] = placement === 'shared' ? [...lines, ...pageChunks] : [...pageChunks];
   const room = body - shownFooter.length - middle.length;
-  middle.push(...lines.slice(0, Math.max(0, room)));
+  if (placement === 'none') middle.push(...lines.slice(0, Math.max(0, room)));
   while (middle.length < body - shownFooter.length) middle.push('');
   rows.push(...middle);
   if (view.pin && shownFooter.length > 0) pinRow(rows.length);
   rows.push(...shownFooter);
-  return { rows: rows.slice(0, rowsCount), page, pages, ...(cursor ? { cursor } : {}) };
+  return frame();
 }

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { Display, DisplayInfo, Tone, View } from '../types.js';
-import { layout, toPrintable, type Frame } from './layout.js';
+import { layout, pageHeader, toPrintable, type Frame } from './layout.js';
 import { bmpBands, qrBitmap, type Bitmap } from './qr.js';
 import { TextDisplay, type DeviceWriter } from './text.js';
 
@@ -297,7 +297,8 @@ export class PinpadDisplay implements Display {
       if (this.#page > 0) {
         const f = textFrame(this.#page - 1);
         const rows = f.rows.slice();
-        rows[0] = headerWithPage(view.title, grid.cols, this.#page, pages);
+        // Counted with the QR page; a notice page keeps its own first row.
+        if (!f.notice) rows[0] = pageHeader(view.title, grid.cols, this.#page, pages);
         return { layoutKey: 'text', rows, textCol: 0, textCols: grid.cols, qr: null, cursor: cursorOf(f) };
       }
       const bitmap = await this.#qrFor(view.url, px);
@@ -395,11 +396,4 @@ export function rowUpdate(r: number, before: string, after: string, textCol: num
   while (last > first && a[last] === b[last]) last--;
   const span = `AT ${textCol + first} ${r} ${b.slice(first, last + 1)}`;
   return span.length < whole.length ? span : whole;
-}
-
-function headerWithPage(title: string, cols: number, page: number, pages: number): string {
-  const indicator = `${page + 1}/${pages}`;
-  const room = cols - indicator.length - 1;
-  if (room < 1) return indicator.slice(0, cols);
-  return toPrintable(title).slice(0, room).padEnd(room) + ' ' + indicator;
 }
