@@ -94,7 +94,7 @@ test('levels filter and the default destination is a file descriptor written syn
 });
 
 test('redactPaths lists the nested and exact variants', () => {
-  for (const p of ['consumerSecret', '*.consumerSecret', '*.*.consumerSecret', 'Authorization', 'req.headers.authorization']) {
+  for (const p of ['consumerSecret', '*.consumerSecret', '*.*.consumerSecret', '*.*.*.consumerSecret', 'Authorization', '*.*.authorization']) {
     assert.ok(redactPaths.includes(p), p);
   }
 });

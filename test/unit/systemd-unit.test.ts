@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,10 +101,19 @@ test('the unit has none of the options that break Node or hide the ttys', () => 
   assert.ok(!/--no-block/.test(unitText.replace(/^#.*$/gm, '')), 'fire-and-forget notify loses READY');
 });
 
-test('node runs without V8 flags, and the heap guard\'s limit is well below MemoryMax', () => {
-  // a V8 flag makes V8 reject Node's built-in code cache (~13 ms a start): the heap is
-  // bounded by src/service/heap-guard.ts instead
-  assert.match(values('ExecStart')[0] ?? '', /^\S*node \S+pinauthd-start\.cjs run$/);
+test('stock node runs the bundle\'s loader: no V8 flags on the command line, in NODE_OPTIONS or set at run time', () => {
+  assert.match(values('ExecStart')[0] ?? '', /^\/usr\/bin\/node \/opt\/pinauthd\/dist\/pinauthd-start\.cjs run$/);
+  assert.ok(!values('Environment').some((v) => /NODE_OPTIONS/.test(v)), 'NODE_OPTIONS in the unit');
+  // the loader (copied to dist/ by scripts/build.mjs) and every source of the bundle
+  const sources = ['scripts/pinauthd-start.cjs', ...readdirSync(fileURLToPath(new URL('../../src', import.meta.url)), { recursive: true }).map((f) => `src/${String(f)}`)];
+  for (const file of sources.filter((f) => /\.(c?js|ts)$/.test(f))) {
+    assert.doesNotMatch(readFileSync(fileURLToPath(new URL(`../../${file}`, import.meta.url)), 'utf8'), /setFlagsFromString/, file);
+  }
+});
+
+test('the heap guard\'s limit is well below MemoryMax', () => {
+  // a V8 flag (--max-old-space-size) would make V8 reject Node's built-in code cache (~13 ms
+  // a start): the heap is bounded by src/service/heap-guard.ts instead
   const heapMiB = HEAP_LIMIT_MIB;
   const mm = /^(\d+)([KMG])$/.exec(values('MemoryMax')[0] ?? '');
   assert.ok(mm, 'MemoryMax is a plain size');
