@@ -12,10 +12,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { SimDevice } from './device.js';
+
+/** What the link needs of a device: bytes in, bytes out, and a power cycle (SimDevice, or an emulated board). */
+export interface PtyDevice {
+  feed(chunk: Buffer): void;
+  on(event: 'output', listener: (chunk: Buffer) => void): unknown;
+  off(event: 'output', listener: (chunk: Buffer) => void): unknown;
+  reset(): void;
+}
 
 export interface PtySimOptions {
-  device: SimDevice;
+  device: PtyDevice;
   /** Where to put the link (created if missing, kept on close); a fresh temp dir (removed on close) by default. */
   dir?: string;
   /** Power-cycle the device on replug (fresh HELLO, blank screen), as a USB-powered board does. Default true. */

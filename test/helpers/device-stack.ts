@@ -65,6 +65,17 @@ export function pageIndicator(rows: string[]): { page: number; pages: number } |
   return m ? { page: Number(m[1]), pages: Number(m[2]) } : null;
 }
 
+/** The 20x4 awaiting-PIN frame, complete: title, the first two URL chunks, the PIN row. */
+export function awaitingPinFrame(url: string, entered: string): (rows: string[]) => boolean {
+  const chunks = chunksOf(withoutScheme(url), 20);
+  const pinRow = new RegExp(`^PIN: ${entered}_{${7 - entered.length}} \\d+[ms]$`);
+  return (rows) =>
+    rows[0]!.startsWith('Open link:') &&
+    rows[1]!.trimEnd() === chunks[0] &&
+    rows[2]!.trimEnd() === chunks[1] &&
+    pinRow.test(rows[3]!.trimEnd());
+}
+
 /** The rows of an LCD page that carry URL text: row 1 on 2 rows; rows 1..rows-2 otherwise. */
 export function urlRows(rows: string[]): string[] {
   const body = rows.length === 2 ? rows.slice(1, 2) : rows.slice(1, rows.length - 1);

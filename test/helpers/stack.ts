@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimDevice, type SimProfile } from '../../firmware-sim/device.js';
-import { startPtySim, type PtySim } from '../../firmware-sim/pty.js';
+import { startPtySim, type PtyDevice, type PtySim } from '../../firmware-sim/pty.js';
 import { startTcpSim, type TcpSim } from '../../firmware-sim/tcp.js';
 import { startLocalProvider, type LocalProvider, type LocalProviderOptions } from '../../local-provider/provider.js';
 import { askDaemon, controlSocketPath } from '../../src/service/control.js';
@@ -22,7 +22,16 @@ export const CLI = path.join(ROOT, 'dist/src/cli.js');
 export const DEMO_KEY = 'pinauthd-demo-key';
 export const DEMO_SECRET = 'pinauthd-demo-secret';
 
-export interface StackOptions {
+/** A device the daemon talks to over the PTY, with a screen to read: SimDevice, or an emulated board. */
+export type StackDevice = PtyDevice & {
+  screenText(): string[];
+  on(event: 'screen', listener: (rows: string[]) => void): unknown;
+  off(event: 'screen', listener: (rows: string[]) => void): unknown;
+};
+
+export interface StackOptions<D extends StackDevice = SimDevice> {
+  /** The device on the PTY; a SimDevice of `profile` when absent. */
+  device?: D;
   profile?: SimProfile;
   keypadMode?: 'keys' | 'line';
   transport?: 'pty' | 'tcp';
@@ -134,12 +143,12 @@ function waitFor<T>(check: () => T | undefined | false, subscribe: (f: () => voi
   });
 }
 
-export class Stack {
+export class Stack<D extends StackDevice = SimDevice> {
   readonly daemons: DaemonProcess[] = [];
   private constructor(
     readonly dir: string,
     readonly provider: LocalProvider,
-    readonly sim: SimDevice,
+    readonly sim: D,
     readonly link: PtySim | TcpSim,
     readonly configPath: string,
     readonly storePath: string,
@@ -147,11 +156,15 @@ export class Stack {
     private readonly logLevel: string,
   ) {}
 
-  static async start(opts: StackOptions = {}): Promise<Stack> {
+  static async start<D extends StackDevice = SimDevice>(opts: StackOptions<D> = {}): Promise<Stack<D>> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'pinauthd-it-'));
     const provider = await startLocalProvider({ host: '127.0.0.1', port: 0, ...opts.provider });
-    const sim = new SimDevice({ profile: opts.profile ?? 'lcd20x4', keypadMode: opts.keypadMode ?? 'keys', delimiter: 'LF' });
-    const link = opts.transport === 'tcp' ? await startTcpSim({ device: sim }) : await startPtySim({ device: sim, dir });
+    const simDevice = opts.device ? null : new SimDevice({ profile: opts.profile ?? 'lcd20x4', keypadMode: opts.keypadMode ?? 'keys', delimiter: 'LF' });
+    const sim = opts.device ?? (simDevice as unknown as D);
+    let link: PtySim | TcpSim;
+    if (opts.transport !== 'tcp') link = await startPtySim({ device: sim, dir });
+    else if (simDevice) link = await startTcpSim({ device: simDevice });
+    else throw new Error('the TCP link carries only the simulator');
     const port = 'hostPath' in link ? link.hostPath : link.url;
     const storePath = path.join(dir, 'state', 'tokens.json');
     const text = opts.profile === 'text';
@@ -285,10 +298,10 @@ export class Stack {
  * Stacks for one test file: `const stack = stacksForThisFile();` then `await stack(opts)`;
  * every stack it started is closed when the file's tests are done.
  */
-export function stacksForThisFile(): (opts?: StackOptions) => Promise<Stack> {
-  const stacks: Stack[] = [];
+export function stacksForThisFile(): <D extends StackDevice = SimDevice>(opts?: StackOptions<D>) => Promise<Stack<D>> {
+  const stacks: Array<{ close(): Promise<void> }> = [];
   after(() => Promise.all(stacks.map((s) => s.close())));
-  return async (opts = {}) => {
+  return async <D extends StackDevice = SimDevice>(opts: StackOptions<D> = {}) => {
     const s = await Stack.start(opts);
     stacks.push(s);
     return s;

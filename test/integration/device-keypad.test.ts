@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { Stack } from '../helpers/stack.js';
+import { Stack, type StackOptions } from '../helpers/stack.js';
 import { CommandLog, countLogs, press, rssKb, secondPtyDevice } from '../helpers/device-stack.js';
 
 const stacks: Stack[] = [];
@@ -14,7 +14,7 @@ after(async () => {
   await Promise.all(stacks.map((s) => s.close()));
   await Promise.all(cleanups.map((c) => c()));
 });
-async function stack(opts: Parameters<typeof Stack.start>[0]): Promise<Stack> {
+async function stack(opts: StackOptions): Promise<Stack> {
   const s = await Stack.start(opts);
   stacks.push(s);
   return s;

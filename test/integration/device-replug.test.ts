@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it, type TestContext } from 'node:test';
 import { Stack } from '../helpers/stack.js';
-import { chunksOf, CommandLog, countLogs, press, withoutScheme } from '../helpers/device-stack.js';
+import { awaitingPinFrame, CommandLog, countLogs, press } from '../helpers/device-stack.js';
 
 const stacks: Stack[] = [];
 after(async () => {
@@ -16,17 +16,6 @@ after(async () => {
 const OUTAGE = 'device unavailable; retrying';
 const BACK = 'device reconnected';
 
-/** The 20x4 awaiting-PIN frame, complete: title, the first two URL chunks, the PIN row. */
-function fullFrame(url: string, entered: string): (rows: string[]) => boolean {
-  const chunks = chunksOf(withoutScheme(url), 20);
-  const pinRow = new RegExp(`^PIN: ${entered}_{${7 - entered.length}} \\d+[ms]$`);
-  return (rows) =>
-    rows[0]!.startsWith('Open link:') &&
-    rows[1]!.trimEnd() === chunks[0] &&
-    rows[2]!.trimEnd() === chunks[1] &&
-    pinRow.test(rows[3]!.trimEnd());
-}
-
 async function cycles(t: TestContext, transport: 'pty' | 'tcp', count: number): Promise<void> {
   const s = await Stack.start({ profile: 'lcd20x4', keypadMode: 'keys', transport });
   stacks.push(s);
@@ -34,7 +23,7 @@ async function cycles(t: TestContext, transport: 'pty' | 'tcp', count: number): 
   const d = s.spawn(['run']);
   await d.waitForState('awaiting_pin');
   const url = (await s.status())!.pending!.authorizeUrl;
-  await s.waitForScreen(fullFrame(url, ''), 5000, 'the first frame');
+  await s.waitForScreen(awaitingPinFrame(url, ''), 5000, 'the first frame');
   const storeBefore = JSON.stringify(await s.readStoreWhen((st) => st.pending?.authorizeUrl === url));
   const statesBefore = d.logs.filter((l) => l.msg?.startsWith('state ')).length;
   const redrawBytes: number[] = [];
@@ -43,7 +32,7 @@ async function cycles(t: TestContext, transport: 'pty' | 'tcp', count: number): 
   for (let i = 1; i <= count; i++) {
     const digits = String(10 + (i % 90)).slice(-2);
     press(s.sim, digits);
-    await s.waitForScreen(fullFrame(url, digits), 5000, `cycle ${i}: echo of ${digits}`);
+    await s.waitForScreen(awaitingPinFrame(url, digits), 5000, `cycle ${i}: echo of ${digits}`);
     await s.link.unplug();
     await d.waitForLog(() => countLogs(d, OUTAGE) >= i, 10_000, `cycle ${i}: the outage logged`);
     await s.link.replug();
@@ -51,7 +40,7 @@ async function cycles(t: TestContext, transport: 'pty' | 'tcp', count: number): 
     const mark = cmds.mark;
     await d.waitForLog(() => countLogs(d, BACK) >= i, 10_000, `cycle ${i}: reconnected`);
     // Fully redrawn, and the half-typed entry is gone from the keypad and the screen alike.
-    await s.waitForScreen(fullFrame(url, ''), 5000, `cycle ${i}: the full frame redrawn`).catch((e: Error) => {
+    await s.waitForScreen(awaitingPinFrame(url, ''), 5000, `cycle ${i}: the full frame redrawn`).catch((e: Error) => {
       const sent = cmds.since(mark).map((c) => c.raw.slice(0, 40)).join(' | ');
       throw new Error(`${e.message}\ncommands since replug: ${sent}\ndaemon: ${d.output.slice(-1500)}`);
     });
