@@ -7,6 +7,10 @@
  */
 import { parseArgs } from 'node:util';
 import { PinauthError, toPinauthError } from './errors.js';
+import { terminalSafe } from './untrusted.js';
+
+/** Messages can quote a provider, a device or a file: each line made safe for the terminal. */
+const safeLines = (text: string): string => text.split('\n').map(terminalSafe).join('\n');
 
 const USAGE = `pinauthd: authorize this device with an OAuth 1.0a account (PIN flow)
 
@@ -46,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
       },
     });
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
+    process.stderr.write(`${safeLines((e as Error).message)}\n\n${USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -56,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined && !values.help ? 2 : 0;
   }
   if (positionals.length > 1) {
-    process.stderr.write(`unexpected argument: ${positionals[1]}\n\n${USAGE}`);
+    process.stderr.write(`unexpected argument: ${terminalSafe(positionals[1]!)}\n\n${USAGE}`);
     return 2;
   }
   const common = { configFile: values.config ?? undefined, json: values.json ?? false };
@@ -85,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
       return doctor(common);
     }
     default:
-      process.stderr.write(`unknown command: ${command}\n\n${USAGE}`);
+      process.stderr.write(`unknown command: ${terminalSafe(command)}\n\n${USAGE}`);
       return 2;
   }
 }
@@ -97,8 +101,8 @@ main(process.argv.slice(2)).then(
   (e: unknown) => {
     const err = toPinauthError(e);
     // Expected failures print their message; only an internal error shows its stack.
-    process.stderr.write(`pinauthd: ${err.message}\n`);
-    if (!(e instanceof PinauthError) && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    process.stderr.write(`pinauthd: ${safeLines(err.message)}\n`);
+    if (!(e instanceof PinauthError) && e instanceof Error && e.stack) process.stderr.write(`${safeLines(e.stack)}\n`);
     process.exitCode = err.exitCode;
   },
 );

@@ -3,10 +3,13 @@
  * module via `logger.child({ module })`, and redaction of every secret key by path.
  *
  * pino's redact paths are exact and case-sensitive, `*.x` is exactly one level deep, and
- * nothing ever touches `msg` or `err.message`: callers must keep secrets out of message
- * strings and build log objects with these key names.
+ * never touch `msg` or `err.message`: callers must keep secrets out of message strings and
+ * build log objects with these key names. Text, wherever it is (the message, any string
+ * value), also loses OAuth parameter and Authorization values (src/untrusted.ts), since a
+ * provider's or a device's words can carry them.
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { redactOAuthText } from './untrusted.js';
 
 export type { Logger } from 'pino';
 
@@ -41,6 +44,22 @@ export const redactPaths: readonly string[] = Object.freeze(
 
 export const REDACTED = '[redacted]';
 
+const MAX_SCRUB_DEPTH = 6;
+
+/** `value` with OAuth parameters taken out of every string in it; the same object when none had any. */
+function scrubText<T>(value: T, depth = 0): T {
+  if (typeof value === 'string') return redactOAuthText(value) as T;
+  if (typeof value !== 'object' || value === null || depth >= MAX_SCRUB_DEPTH) return value;
+  let copy: Record<string, unknown> | unknown[] | null = null;
+  for (const [k, v] of Object.entries(value)) {
+    const clean = scrubText(v, depth + 1);
+    if (clean === v) continue;
+    copy ??= Array.isArray(value) ? [...(value as unknown[])] : { ...(value as Record<string, unknown>) };
+    (copy as Record<string, unknown>)[k] = clean;
+  }
+  return (copy ?? value) as T;
+}
+
 export interface CreateLoggerOptions {
   level: string;
   /** A stream (tests) or a file descriptor; default fd 1 (stdout), written synchronously. */
@@ -60,6 +79,12 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: [...redactPaths], censor: REDACTED },
+      formatters: { log: (obj) => scrubText(obj) },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map((a) => (typeof a === 'string' ? redactOAuthText(a) : a)) as Parameters<typeof method>);
+        },
+      },
     },
     destination as DestinationStream,
   );

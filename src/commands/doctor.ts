@@ -16,6 +16,7 @@ import { readStoreSnapshot } from '../store/token-store.js';
 import { listSerialPorts } from '../transport/serial.js';
 import { askDaemon, controlSocketPath } from '../service/control.js';
 import type { CommonOptions } from './operator.js';
+import { printJson, printLine } from './output.js';
 
 export type Severity = 'ok' | 'warn' | 'fail' | 'info';
 export interface Finding {
@@ -224,12 +225,12 @@ export async function runChecks(opts: CommonOptions): Promise<Finding[]> {
 
 export async function doctor(opts: CommonOptions): Promise<number> {
   const findings = await runChecks(opts);
-  if (opts.json) process.stdout.write(`${JSON.stringify(findings, null, 2)}\n`);
+  if (opts.json) printJson(findings);
   else {
     const tag: Record<Severity, string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', info: 'info' };
     for (const f of findings) {
-      process.stdout.write(`${tag[f.severity]}  ${f.check}: ${f.detail}\n`);
-      if (f.fix) process.stdout.write(`      fix: ${f.fix}\n`);
+      printLine(`${tag[f.severity]}  ${f.check}: ${f.detail}`);
+      if (f.fix) printLine(`      fix: ${f.fix}`);
     }
   }
   return findings.some((f) => f.severity === 'fail') ? 1 : 0;

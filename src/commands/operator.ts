@@ -14,15 +14,14 @@ import type { Account } from '../store/types.js';
 import { askDaemon, controlSocketPath } from '../service/control.js';
 import type { DaemonStatus } from '../lifecycle/daemon.js';
 import { invalidateQuietly, makeOAuthClient } from '../oauth/client.js';
+import { printJson, printLine } from './output.js';
 
 export interface CommonOptions {
   configFile: string | undefined;
   json: boolean;
 }
 
-function out(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
+const out = (line: string): void => printLine(line);
 
 function publicAccount(a: Account) {
   return { provider: a.provider, userId: a.userId, screenName: a.screenName, createdAt: a.createdAt, verifiedAt: a.verifiedAt };
@@ -37,7 +36,7 @@ export async function status(opts: CommonOptions): Promise<number> {
   const live = await askDaemon(controlSocketPath(cfg.store.path), 'status');
   if (live?.ok) {
     const st = live.result as DaemonStatus;
-    if (opts.json) out(JSON.stringify({ running: true, ...st }, null, 2));
+    if (opts.json) printJson({ running: true, ...st });
     else {
       out(`pinauthd is running: ${st.state} since ${st.since}`);
       out(st.account ? `account: @${st.account.screenName} (user ${st.account.userId}) on ${st.provider}, since ${st.account.createdAt}` : 'account: none (not authorized)');
@@ -52,7 +51,7 @@ export async function status(opts: CommonOptions): Promise<number> {
   const snap = await readStoreSnapshot(cfg.store.path);
   const account = snap.accounts.find((a) => a.provider === cfg.provider.name && (cfg.credentials.consumerKey === '' || a.consumerKey === cfg.credentials.consumerKey)) ?? null;
   if (opts.json) {
-    out(JSON.stringify({ running: false, provider: cfg.provider.name, account: account ? publicAccount(account) : null, pending: snap.pending ? { issuedAt: snap.pending.issuedAt, authorizeUrl: snap.pending.authorizeUrl } : null }, null, 2));
+    printJson({ running: false, provider: cfg.provider.name, account: account ? publicAccount(account) : null, pending: snap.pending ? { issuedAt: snap.pending.issuedAt, authorizeUrl: snap.pending.authorizeUrl } : null });
   } else {
     out('pinauthd is not running');
     out(account ? `account: @${account.screenName} (user ${account.userId}) on ${account.provider}, since ${account.createdAt}` : 'account: none (not authorized)');
@@ -69,7 +68,8 @@ export async function reauth(opts: CommonOptions): Promise<number> {
     return 1;
   }
   const st = live.result as DaemonStatus;
-  out(opts.json ? JSON.stringify(st, null, 2) : `re-authorization started: ${st.state}`);
+  if (opts.json) printJson(st);
+  else out(`re-authorization started: ${st.state}`);
   return 0;
 }
 
@@ -96,7 +96,7 @@ export async function logout(opts: CommonOptions): Promise<number> {
       await lock.release();
     }
   }
-  if (opts.json) out(JSON.stringify(result));
+  if (opts.json) printJson(result, false);
   else if (!result.removed) out('no account stored: nothing to log out');
   else out(result.invalidated ? 'logged out: the token was invalidated at the provider and removed' : 'logged out: the token was removed here (the provider could not invalidate it; revoke the app in the account settings)');
   return 0;
@@ -112,6 +112,6 @@ export async function token(opts: CommonOptions): Promise<number> {
     process.stderr.write('no account stored: authorize first\n');
     return 1;
   }
-  out(JSON.stringify({ provider: a.provider, consumerKey: a.consumerKey, userId: a.userId, screenName: a.screenName, token: a.token, tokenSecret: a.tokenSecret, createdAt: a.createdAt, verifiedAt: a.verifiedAt }));
+  printJson({ provider: a.provider, consumerKey: a.consumerKey, userId: a.userId, screenName: a.screenName, token: a.token, tokenSecret: a.tokenSecret, createdAt: a.createdAt, verifiedAt: a.verifiedAt }, false);
   return 0;
 }

@@ -14,6 +14,7 @@ import { monotonicMs, OAuthTransportError, sendRequest, type FetchLike, type Htt
 import { isTimestampRejection, parseErrorBody, providerError, type ProviderCallContext } from './provider-errors.js';
 import { percentEncode, signRequest, type OAuthParams } from './sign.js';
 import type { AccessToken, OAuthClientApi, RequestToken, VerifiedIdentity } from './types.js';
+import { cleanName, hasUnsafeChars, VALUE_LIMITS, VISIBLE_ASCII } from '../untrusted.js';
 
 export type { FetchLike } from './http.js';
 
@@ -128,6 +129,8 @@ export class OAuthClient implements OAuthClientApi {
     if (!token || !secret) {
       throw new PinauthError('OAUTH_MALFORMED_REPLY', 'The request_token reply has no oauth_token/oauth_token_secret; check requestTokenUrl.', { status: reply.status });
     }
+    checkToken('request_token', 'oauth_token', token, reply.status);
+    checkToken('request_token', 'oauth_token_secret', secret, reply.status);
     if (fields.oauth_callback_confirmed !== 'true') {
       throw new PinauthError(
         'OAUTH_MALFORMED_REPLY',
@@ -153,15 +156,42 @@ export class OAuthClient implements OAuthClientApi {
     if (!token || !secret) {
       throw new PinauthError('OAUTH_MALFORMED_REPLY', 'The access_token reply has no oauth_token/oauth_token_secret; start again with a new code.', { status: reply.status });
     }
+    checkToken('access_token', 'oauth_token', token, reply.status);
+    checkToken('access_token', 'oauth_token_secret', secret, reply.status);
+    return { token, secret, ...this.identity('access_token', userId ?? '', screenName ?? ''), extra: this.extraFields(rest) };
+  }
+
+  /** user_id and screen_name as they may be stored and shown: a bad one is emptied or cleaned, with a warning. */
+  private identity(step: string, userId: string, screenName: string): VerifiedIdentity {
+    const okId = userId === '' || (userId.length <= VALUE_LIMITS.userId && VISIBLE_ASCII.test(userId));
+    const name = cleanName(screenName, VALUE_LIMITS.screenName);
+    if (!okId || name !== screenName) {
+      this.log.warn(
+        { step, userIdLength: userId.length, screenNameLength: screenName.length },
+        `the ${step} reply has a user_id or screen_name with control characters or beyond ${VALUE_LIMITS.userId} characters: ${okId ? '' : 'user_id left out, '}screen_name cleaned`,
+      );
+    }
+    return { userId: okId ? userId : '', screenName: name };
+  }
+
+  /** The other fields of the access_token reply worth keeping: bounded in number, name and value. */
+  private extraFields(rest: Record<string, string>): Record<string, string> {
     const extra: Record<string, string> = {};
-    for (const [k, v] of Object.entries(rest)) extra[k] = v;
-    return { token, secret, userId: userId ?? '', screenName: screenName ?? '', extra };
+    let dropped = 0;
+    for (const [k, v] of Object.entries(rest)) {
+      const fits = /^[A-Za-z0-9_.-]+$/.test(k) && k.length <= VALUE_LIMITS.extraName && v.length <= VALUE_LIMITS.extraValue && !hasUnsafeChars(v);
+      if (fits && Object.keys(extra).length < VALUE_LIMITS.extraFields) extra[k] = v;
+      else dropped++;
+    }
+    if (dropped > 0) this.log.warn({ dropped }, 'left out fields of the access_token reply that are too many, too long or hold control characters');
+    return extra;
   }
 
   async verify(access: { token: string; secret: string }): Promise<VerifiedIdentity | null> {
     if (this.provider.verifyUrl === null) return null;
     const reply = await this.call({ op: 'verify', method: 'GET', url: this.provider.verifyUrl, token: access, redact: [access.token, access.secret] });
-    return identityFrom(reply.body);
+    const found = identityFrom(reply.body);
+    return this.identity('verify', found.userId, found.screenName);
   }
 
   async invalidate(access: { token: string; secret: string }): Promise<boolean> {
@@ -249,6 +279,20 @@ export class OAuthClient implements OAuthClientApi {
       throw err;
     }
   }
+}
+
+/**
+ * A token or secret must be what the store keeps and a header can carry: visible ASCII, at
+ * most VALUE_LIMITS.token characters. Anything else refuses the reply (the message tells
+ * the length, never the value).
+ */
+function checkToken(step: string, field: string, value: string, status: number): void {
+  if (value.length <= VALUE_LIMITS.token && VISIBLE_ASCII.test(value)) return;
+  throw new PinauthError(
+    'OAUTH_MALFORMED_REPLY',
+    `The ${step} reply has an ${field} of ${value.length} characters${VISIBLE_ASCII.test(value) ? '' : ' with spaces, control or non-ASCII characters'}; at most ${VALUE_LIMITS.token} visible ASCII characters are accepted: refusing it.`,
+    { status },
+  );
 }
 
 function pickString(o: Record<string, unknown>, keys: string[]): string {

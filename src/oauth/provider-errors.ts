@@ -6,6 +6,7 @@
  * before it goes into a message, so a hostile server cannot forge log lines or the display.
  */
 import { PinauthError, type ErrorCode } from '../errors.js';
+import { redactOAuthText, replaceUnsafe } from '../untrusted.js';
 
 /** Which call failed: the same reply means different things in different steps. */
 export type ProviderCallContext = 'request_token' | 'exchange' | 'verify' | 'invalidate';
@@ -34,11 +35,7 @@ const MAX_PROVIDER_TEXT = 200;
 
 /** Remove control/bidi characters, collapse whitespace, truncate. */
 export function sanitizeProviderText(text: string, max = MAX_PROVIDER_TEXT): string {
-  const clean = text
-    // C0, DEL, C1, bidi embeddings/overrides/isolates, line/paragraph separators, BOM
-    .replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+  const clean = replaceUnsafe(text, ' ').replace(/\s+/g, ' ').trim();
   if (clean.length <= max) return clean;
   return `${Array.from(clean).slice(0, max).join('')}…`;
 }
@@ -184,10 +181,38 @@ export function redactValues(text: string, values: readonly string[]): string {
   return out;
 }
 
-/** Map an error reply to a PinauthError. The caller says which step it was. */
+const BAD_CONSUMER_ADVICE = 'Check the consumer key and secret (API key and secret) of the app, and that the app is not suspended.';
+const REQUEST_TOKEN_ADVICE = 'The authorization code expired or was already used: getting a new one; open the new URL and authorize again.';
+
+type Make = (code: ErrorCode, advice: string) => PinauthError;
+
+/**
+ * access_token refused with a 4xx: the request token is dead (code 89, its text), or else the
+ * PIN did not match it (counted as a wrong PIN: tries, then a fresh code, whose request_token
+ * tests the app key again). Null for the rest (rate limits, clock, redirects, other statuses).
+ */
+function exchangeRefusal(status: number, parsed: ParsedErrorBody, make: Make): PinauthError | null {
+  if (status === 429 || parsed.code === 88 || isTimestampRejection(status, parsed)) return null;
+  if (parsed.code === 89 || (TOKEN_TEXT.test(parsed.message) && !VERIFIER_TEXT.test(parsed.message))) {
+    return make('OAUTH_REQUEST_TOKEN_INVALID', REQUEST_TOKEN_ADVICE);
+  }
+  if (status === 400 || status === 401 || status === 403) {
+    return make('OAUTH_WRONG_PIN', 'The PIN was not accepted: type the PIN shown after authorizing again.');
+  }
+  return null;
+}
+
+/**
+ * Map an error reply to a PinauthError. The caller says which step it was, because a reply
+ * means what the step has not yet proven: at access_token the consumer key and secret have
+ * just been proven by request_token (same signing code), so "could not authenticate you"
+ * there (Twitter's code 32 covers several failures) is the PIN's or the request token's
+ * fault, never the app key's.
+ */
 export function providerError(reply: ProviderReply, context: ProviderCallContext, opts: ProviderErrorOptions = {}): PinauthError {
-  // Redact before truncating, so no partial value survives at the cut.
-  const parsed = parseErrorBody(opts.redact ? redactValues(reply.body, opts.redact) : reply.body);
+  // Redact before truncating, so no partial value survives at the cut: the values we sent,
+  // and any OAuth parameter or Authorization header a provider echoes back.
+  const parsed = parseErrorBody(redactOAuthText(opts.redact ? redactValues(reply.body, opts.redact) : reply.body));
   const { status } = reply;
   const what = `Provider refused ${STEP[context]} (${describe(status, parsed)})`;
   const base = { status, ...(parsed.code !== undefined ? { providerCode: parsed.code } : {}) };
@@ -200,8 +225,12 @@ export function providerError(reply: ProviderReply, context: ProviderCallContext
     return make('OAUTH_RATE_LIMITED', retryAfterMs === undefined ? 'Rate limited: waiting before trying again.' : `Rate limited: retrying in about ${Math.ceil(retryAfterMs / 1000)} s.`, withRetry);
   }
   if (status >= 500) return make('OAUTH_PROVIDER_DOWN', 'The provider has a problem on its side; retrying later.', withRetry);
+  if (context === 'exchange') {
+    const exchangeError = exchangeRefusal(status, parsed, make);
+    if (exchangeError) return exchangeError;
+  }
   if (parsed.code === 32 || parsed.code === 215 || parsed.code === 416) {
-    return make('OAUTH_BAD_CONSUMER', 'Check the consumer key and secret (API key and secret) of the app, and that the app is not suspended.');
+    return make('OAUTH_BAD_CONSUMER', BAD_CONSUMER_ADVICE);
   }
   if (parsed.code === 415 || parsed.code === 417) {
     return make(
@@ -212,13 +241,14 @@ export function providerError(reply: ProviderReply, context: ProviderCallContext
   if (isTimestampRejection(status, parsed)) {
     return make('OAUTH_TIMESTAMP', "The provider says this device's clock is wrong: check the date and time (NTP, e.g. `timedatectl`).");
   }
-  if (context === 'exchange' && VERIFIER_TEXT.test(parsed.message)) {
-    return make('OAUTH_WRONG_PIN', 'The PIN was not accepted: type the PIN shown after authorizing again.');
-  }
   if (parsed.code === 89 || TOKEN_TEXT.test(parsed.message)) {
-    return context === 'request_token' || context === 'exchange'
-      ? make('OAUTH_REQUEST_TOKEN_INVALID', 'The authorization code expired or was already used: getting a new one; open the new URL and authorize again.')
+    return context === 'request_token'
+      ? make('OAUTH_REQUEST_TOKEN_INVALID', REQUEST_TOKEN_ADVICE)
       : make('OAUTH_TOKEN_REJECTED', 'The access token is no longer valid (revoked or expired): authorize the device again.');
+  }
+  if (context === 'request_token' && status === 401) {
+    // Nothing is proven before request_token: the consumer key and secret are all it signs with.
+    return make('OAUTH_BAD_CONSUMER', BAD_CONSUMER_ADVICE);
   }
   if ((context === 'verify' || context === 'invalidate') && status === 401) {
     return make('OAUTH_TOKEN_REJECTED', 'The access token is no longer valid (revoked or expired): authorize the device again.');

@@ -3,8 +3,12 @@
  * at build time into src/generated/store-validator.ts, which ./token-store.ts checks every
  * file it reads with (this module must not import that one).
  */
+import { VALUE_LIMITS, VISIBLE_ASCII } from '../untrusted.js';
+
 const isoString = { type: 'string', minLength: 1, maxLength: 64 } as const;
 const shortString = { type: 'string', minLength: 1, maxLength: 4096 } as const;
+// The same bounds and characters the OAuth client accepts from a provider (src/untrusted.ts).
+const tokenString = { type: 'string', minLength: 1, maxLength: VALUE_LIMITS.token, pattern: VISIBLE_ASCII.source } as const;
 
 export const storeSchema = {
   type: 'object',
@@ -20,13 +24,18 @@ export const storeSchema = {
         properties: {
           provider: shortString,
           consumerKey: shortString,
-          userId: { type: 'string', maxLength: 4096 },
-          screenName: { type: 'string', maxLength: 4096 },
-          token: shortString,
-          tokenSecret: shortString,
+          userId: { type: 'string', maxLength: VALUE_LIMITS.userId },
+          screenName: { type: 'string', maxLength: VALUE_LIMITS.screenName },
+          token: tokenString,
+          tokenSecret: tokenString,
           createdAt: isoString,
           verifiedAt: { anyOf: [isoString, { type: 'null' }] },
-          extra: { type: 'object', additionalProperties: { type: 'string' } },
+          extra: {
+            type: 'object',
+            maxProperties: VALUE_LIMITS.extraFields,
+            propertyNames: { maxLength: VALUE_LIMITS.extraName },
+            additionalProperties: { type: 'string', maxLength: VALUE_LIMITS.extraValue },
+          },
         },
       },
     },
@@ -39,9 +48,9 @@ export const storeSchema = {
           properties: {
             provider: shortString,
             consumerKey: shortString,
-            token: shortString,
-            tokenSecret: shortString,
-            authorizeUrl: shortString,
+            token: tokenString,
+            tokenSecret: tokenString,
+            authorizeUrl: { type: 'string', minLength: 1, maxLength: VALUE_LIMITS.authorizeUrl },
             issuedAt: isoString,
           },
         },

@@ -4,7 +4,8 @@
  * mutations run one at a time. A file that cannot be trusted is moved aside (kept, never
  * deleted) and the store starts empty, i.e. unauthorized.
  */
-import { chmod, lstat, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { chmod, copyFile, lstat, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import type { Logger } from 'pino';
@@ -12,6 +13,7 @@ import { PinauthError, isPinauthError } from '../errors.js';
 import { validateStoreData } from '../generated/store-validator.js';
 import { DIR_MODE, DurableFile, FILE_MODE, storeIoError, syncDirectory, tempPrefix } from './durable-file.js';
 import type { Account, PendingAuthorization, StoreData } from './types.js';
+import { storeSchema } from './schema.js';
 
 /** Why `value` is not a StoreData, or null when it is one. Dates must parse too. */
 export function storeShapeProblem(value: unknown): string | null {
@@ -26,6 +28,57 @@ export function storeShapeProblem(value: unknown): string | null {
   }
   if (data.pending && Number.isNaN(Date.parse(data.pending.issuedAt))) return '/pending: issuedAt is not a date';
   return null;
+}
+
+/** A record the reader left out, and why. */
+export interface DroppedRecord {
+  what: 'account' | 'pending';
+  /** The account's provider and user id when they are readable, for the log. */
+  who?: string;
+  reason: string;
+}
+
+export type TolerantRead = { data: StoreData; dropped: DroppedRecord[] } | { problem: string };
+
+const MAX_ACCOUNTS = storeSchema.properties.accounts.maxItems;
+
+function describeRecord(r: unknown): string | undefined {
+  if (typeof r !== 'object' || r === null) return undefined;
+  const { provider, userId } = r as Record<string, unknown>;
+  return typeof provider === 'string' && typeof userId === 'string' ? `${provider.slice(0, 64)} user ${userId.slice(0, 64)}` : undefined;
+}
+
+/**
+ * Read a parsed store document record by record: a document that is not one at all (not an
+ * object, another version, no account list) is a problem for the whole file; a bad account
+ * or pending record is left out, and the records beside it are kept. Each record is checked
+ * by the one store schema, as a document holding only that record.
+ */
+export function readRecords(raw: unknown): TolerantRead {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { problem: 'the document is not an object' };
+  const doc = raw as Record<string, unknown>;
+  if (doc.version !== 1) return { problem: '/version must be 1' };
+  if (!Array.isArray(doc.accounts)) return { problem: '/accounts must be an array' };
+  if (doc.accounts.length > MAX_ACCOUNTS) return { problem: `/accounts has more than ${MAX_ACCOUNTS} records` };
+  const data = emptyStoreData();
+  const dropped: DroppedRecord[] = [];
+  for (const a of doc.accounts as unknown[]) {
+    const reason = storeShapeProblem({ version: 1, accounts: [a], pending: null });
+    if (reason === null) data.accounts.push(a as Account);
+    else dropped.push({ what: 'account', reason, ...(describeRecord(a) ? { who: describeRecord(a)! } : {}) });
+  }
+  if (doc.pending !== null && doc.pending !== undefined) {
+    const reason = storeShapeProblem({ version: 1, accounts: [], pending: doc.pending });
+    if (reason === null) data.pending = doc.pending as PendingAuthorization;
+    else dropped.push({ what: 'pending', reason });
+  }
+  return { data, dropped };
+}
+
+/** A record must be one the reader takes back: checked before every write. */
+function assertStorable(data: StoreData): void {
+  const problem = storeShapeProblem(data);
+  if (problem !== null) throw new PinauthError('STORE_IO', `refusing to write a record the token store could not read back (${problem})`);
 }
 
 export function emptyStoreData(): StoreData {
@@ -161,11 +214,17 @@ async function removeLeftovers(file: string, logger: Logger): Promise<void> {
   }
 }
 
-/** Move an untrusted store file aside (never deleted) and return where it went. */
-async function moveAside(file: string): Promise<string> {
+/** A free `<file>.corrupt-<time>[-n]` name for a copy kept aside. */
+async function keptName(file: string): Promise<string> {
   const stamp = new Date().toISOString();
   let kept = `${file}.corrupt-${stamp}`;
   for (let n = 1; await lstat(kept).then(() => true, () => false); n++) kept = `${file}.corrupt-${stamp}-${n}`;
+  return kept;
+}
+
+/** Move an untrusted store file aside (never deleted) and return where it went. */
+async function moveAside(file: string): Promise<string> {
+  const kept = await keptName(file);
   try {
     await rename(file, kept);
     await chmod(kept, FILE_MODE);
@@ -176,9 +235,43 @@ async function moveAside(file: string): Promise<string> {
   return kept;
 }
 
+/**
+ * The file held records the reader left out: a copy of it is kept aside when an account was
+ * among them (a pending request token is worth nothing once unreadable), and the records that
+ * were read are written back at once, so the next start finds a clean file. Returns the copy.
+ */
+async function dropRecords(file: string, db: Low<StoreData>, dropped: DroppedRecord[], logger: Logger): Promise<string | null> {
+  const accounts = dropped.filter((d) => d.what === 'account');
+  let kept: string | null = null;
+  if (accounts.length > 0) {
+    kept = await keptName(file);
+    try {
+      await copyFile(file, kept, fsConstants.COPYFILE_EXCL);
+      await chmod(kept, FILE_MODE);
+    } catch (e) {
+      throw storeIoError('keep a copy of the token store at', kept, e);
+    }
+  }
+  for (const d of dropped) {
+    // a lost account is an error (someone has to authorize again); a lost pending code is not
+    logger[d.what === 'account' ? 'error' : 'warn'](
+      { path: file, record: d.what, ...(d.who ? { who: d.who } : {}), reason: d.reason, ...(kept ? { kept } : {}) },
+      d.what === 'pending'
+        ? 'left out an unreadable pending authorization in the token store (a new code will be asked for)'
+        : `left out an unreadable account in the token store; the other accounts are kept${kept ? ` (the file as it was is kept at ${kept})` : ''}`,
+    );
+  }
+  await db.write();
+  return kept;
+}
+
 export class TokenStore {
   readonly path: string;
-  /** Where an unreadable store file was kept at open (the store started empty), else null. */
+  /**
+   * Where an unreadable store file was kept at open, else null: moved aside whole (the store
+   * started empty), or copied aside when one of its accounts could not be read (the others
+   * were kept).
+   */
   readonly recoveredFrom: string | null;
   private readonly db: Low<StoreData>;
   private readonly adapter: DurableFile<StoreData>;
@@ -205,29 +298,23 @@ export class TokenStore {
     const db = new Low<StoreData>(adapter, emptyStoreData());
     let recoveredFrom: string | null = null;
     if (exists) {
-      let problem: string | null;
-      let raw: unknown = null;
+      let read: TolerantRead;
       try {
-        raw = await adapter.read();
         // the file exists, so null here is a document that is literally `null`
-        problem = raw === null ? 'the document is null' : storeShapeProblem(raw);
+        read = readRecords(await adapter.read());
       } catch (e) {
         if (!isPinauthError(e, 'STORE_CORRUPT')) throw e;
-        problem = 'not valid JSON';
+        read = { problem: 'not valid JSON' };
       }
-      if (problem !== null) {
+      if ('problem' in read) {
         recoveredFrom = await moveAside(abs);
         logger.error(
-          { path: abs, kept: recoveredFrom, reason: problem, code: 'STORE_CORRUPT' },
+          { path: abs, kept: recoveredFrom, reason: read.problem, code: 'STORE_CORRUPT' },
           `token store was unreadable and was moved aside to ${recoveredFrom}; starting unauthorized`,
         );
       } else {
-        const data = raw as StoreData;
-        db.data = {
-          version: 1,
-          accounts: data.accounts.map(cleanAccount),
-          pending: data.pending ? cleanPending(data.pending) : null,
-        };
+        db.data = { version: 1, accounts: read.data.accounts.map(cleanAccount), pending: read.data.pending ? cleanPending(read.data.pending) : null };
+        if (read.dropped.length > 0) recoveredFrom = await dropRecords(abs, db, read.dropped, logger);
       }
     }
     return new TokenStore(abs, db, adapter, recoveredFrom);
@@ -310,6 +397,7 @@ export class TokenStore {
     const run = async (): Promise<boolean> => {
       const draft = structuredClone(this.db.data);
       if (!change(draft)) return false;
+      assertStorable(draft);
       const before = this.db.data;
       this.db.data = draft;
       try {
@@ -338,6 +426,8 @@ export interface StoreSnapshot extends StoreData {
   mode?: number;
   /** Files kept aside by earlier recoveries (`tokens.json.corrupt-...`). */
   corruptFiles: string[];
+  /** Records left out as unreadable (the daemon drops them at its next start). */
+  dropped?: string[];
 }
 
 /** Read-only look at the store for `pinauthd status`: never writes, repairs or moves anything. */
@@ -362,8 +452,8 @@ export async function readStoreSnapshot(file: string): Promise<StoreSnapshot> {
     if (isPinauthError(e, 'STORE_CORRUPT')) return { ...snap, state: 'corrupt', reason: 'not valid JSON' };
     return { ...snap, state: 'unreadable', reason: isPinauthError(e) ? e.message : String(e) };
   }
-  const problem = raw === null ? 'the document is null' : storeShapeProblem(raw);
-  if (problem !== null) return { ...snap, state: 'corrupt', reason: problem };
-  const data = raw as StoreData;
-  return { ...snap, state: 'ok', accounts: data.accounts, pending: data.pending };
+  const read = readRecords(raw);
+  if ('problem' in read) return { ...snap, state: 'corrupt', reason: read.problem };
+  const dropped = read.dropped.map((d) => `${d.what}${d.who ? ` (${d.who})` : ''}: ${d.reason}`);
+  return { ...snap, state: 'ok', accounts: read.data.accounts, pending: read.data.pending, ...(dropped.length ? { dropped } : {}) };
 }

@@ -43,12 +43,9 @@ try {
 const count = (what: string) => Number(new RegExp(`^# ${what} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
 rmSync(dir, { recursive: true, force: true });
 
-const ORDER = ['1 crash', '2 provider', '3 serial', '4 keypad', '5 hostile'];
-figures.sort((a, b) => {
-  const ia = ORDER.findIndex((p) => a.section.startsWith(p));
-  const ib = ORDER.findIndex((p) => b.section.startsWith(p));
-  return ia - ib;
-});
+// By section number ('1 crash consistency', '6 hostile provider', ...); a stable sort keeps each file's order.
+const sectionNumber = (f: Figure) => Number.parseInt(f.section, 10) || 0;
+figures.sort((a, b) => sectionNumber(a) - sectionNumber(b));
 const esc = (s: string | number) => String(s).replace(/\|/g, '\\|');
 const rows = figures.map((f) => `| ${esc(f.section)} | ${esc(f.name)} | ${esc(f.value)} | ${esc(f.bound ?? '')} |`);
 const table = ['| section | figure | value | required |', '|---|---|---|---|', ...rows].join('\n');
@@ -105,6 +102,10 @@ certificates). Everything runs on 127.0.0.1 and in temp directories.
 5. **Hostile input and secrets** (hostile.test.ts): config fuzz through loadConfig and the
    CLI, a trace-level secret scan over every output, TLS refusals with openssl-made
    certificates, and store permission repair.
+6. **Hostile provider** (hostile-provider.test.ts, issue 11 items 2, 5, 6, 7): the real daemon
+   behind a proxy that answers some calls in the local provider's place: an oversize
+   oauth_token, an Authorization header echoed in error bodies, HTTP 401 with code 32 at
+   access_token, and a screen_name full of escape sequences shown by \`pinauthd status\`.
 `;
   // `npm test` runs the suite too; only `npm run test:reliability` rewrites the doc, so a
   // test run does not leave the work tree changed.

@@ -1,4 +1,7 @@
-/** A tiny forwarding HTTP(S) server in front of the local provider (TLS tests, header capture). */
+/**
+ * A tiny forwarding HTTP(S) server in front of the local provider (TLS tests, header capture,
+ * and a provider that answers in ways the local one does not: `answer` replies in its place).
+ */
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -14,10 +17,19 @@ export async function startProxy(opts: {
   onRequest?: (req: http.IncomingMessage) => void;
   /** Keep the client's Host header (the provider then checks signatures made for the proxy's URL). */
   preserveHost?: boolean;
+  /** A reply to send instead of forwarding (undefined: forward). */
+  answer?: (req: http.IncomingMessage) => { status: number; body: string; headers?: Record<string, string> } | undefined;
 }): Promise<Proxy> {
   const target = new URL(opts.target);
   const handler: http.RequestListener = (req, res) => {
     opts.onRequest?.(req);
+    const own = opts.answer?.(req);
+    if (own) {
+      req.resume();
+      res.writeHead(own.status, { 'content-type': 'text/plain', ...own.headers });
+      res.end(own.body);
+      return;
+    }
     const up = http.request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: opts.preserveHost ? req.headers : { ...req.headers, host: target.host } },
       (r) => {

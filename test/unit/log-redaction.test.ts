@@ -108,3 +108,26 @@ test('secret properties on logged errors are redacted too', () => {
   assert.doesNotMatch(out.text(), /CANARY/);
   assert.equal(out.lines().length, 2);
 });
+
+test('OAuth parameters and Authorization values in any text (message, strings at any depth) are redacted', () => {
+  const out = capture();
+  const log = createLogger({ level: 'info', destination: out.stream });
+  const header = 'OAuth oauth_consumer_key="K", oauth_signature="SIGCANARY%3D", oauth_token="TOKCANARY"';
+  log.info({ body: `echo: Authorization: ${header}` }, 'provider said');
+  log.warn({ err: { message: `bad request oauth_verifier=PINCANARY&oauth_token=TOKCANARY` }, list: [{ deep: { deeper: `"oauth_signature":"SIGCANARY"` } }] }, 'x');
+  log.error(`provider text: ${header}`);
+  log.info({ problem: 'oauth_problem=timestamp_refused' }, 'kept');
+  const text = out.text();
+  assert.doesNotMatch(text, /SIGCANARY|TOKCANARY|PINCANARY/);
+  assert.match(text, /oauth_signature/);
+  assert.match(text, /timestamp_refused/);
+});
+
+test('redacted text redacted again stays the same (the logger sees provider messages already redacted)', async () => {
+  const { redactOAuthText } = await import('../../src/untrusted.js');
+  for (const t of ['HTTP 400: "Authorization: OAuth oauth_signature="S"". See the advice.', 'x oauth_token=T&oauth_verifier=V y', '{"oauth_signature":"S"} rest']) {
+    const once = redactOAuthText(t);
+    assert.equal(redactOAuthText(once), once);
+    assert.doesNotMatch(once, /"S"|=T|=V/);
+  }
+});

@@ -298,3 +298,47 @@ describe('oauth client: formatVerifier', () => {
     assert.throws(() => formatVerifier(''), (e: unknown) => isPinauthError(e, 'PIN_FORMAT'));
   });
 });
+
+describe('oauth client: every value from the provider is bounded before it is stored or shown', () => {
+  /** A client whose provider answers every call with `body` (200). */
+  function clientReplying(body: string) {
+    const cap = capture();
+    const fetch = async () => ({ status: 200, headers: { get: () => null }, body: (async function* () { yield Buffer.from(body); })() });
+    return { cap, client: new OAuthClient({ provider: providerFor('https://provider.example'), consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET, logger: cap.logger, fetch }) };
+  }
+  const huge = 'A'.repeat(5000);
+  const badTokens = [huge, 'has space', 'ctl\u001b[2J', 'ünïcode', 'x'.repeat(1025)];
+  for (const [i, bad] of badTokens.entries()) {
+    it(`request_token and access_token replies with a bad token or secret (${i}) are refused, the value never in the message`, async () => {
+      const enc = encodeURIComponent(bad);
+      for (const body of [`oauth_token=${enc}&oauth_token_secret=s&oauth_callback_confirmed=true`, `oauth_token=t&oauth_token_secret=${enc}&oauth_callback_confirmed=true`]) {
+        const { client } = clientReplying(body);
+        await assert.rejects(client.requestToken(), (e: unknown) => isPinauthError(e, 'OAUTH_MALFORMED_REPLY') && !e.message.includes(bad));
+      }
+      for (const body of [`oauth_token=${enc}&oauth_token_secret=s&user_id=1&screen_name=a`, `oauth_token=t&oauth_token_secret=${enc}`]) {
+        const { client } = clientReplying(body);
+        await assert.rejects(client.exchange(REQUEST, PIN), (e: unknown) => isPinauthError(e, 'OAUTH_MALFORMED_REPLY') && !e.message.includes(bad));
+      }
+    });
+  }
+  it('a token of 1024 visible characters is taken', async () => {
+    const t = '~'.repeat(1024);
+    const { client } = clientReplying(`oauth_token=${t}&oauth_token_secret=${t}&oauth_callback_confirmed=true`);
+    assert.equal((await client.requestToken()).token, t);
+  });
+  it('screen_name and user_id: control characters and excess cleaned out, with a warning; extra fields bounded', async () => {
+    const name = encodeURIComponent('\u001b]0;owned\u0007evil\u202e\n' + 'n'.repeat(100));
+    const extras = Array.from({ length: 40 }, (_, i) => `x${i}=v`).join('&');
+    const { client, cap } = clientReplying(`oauth_token=t&oauth_token_secret=s&user_id=${encodeURIComponent('1\n2')}&screen_name=${name}&long=${'v'.repeat(300)}&${extras}`);
+    const at = await client.exchange(REQUEST, PIN);
+    assert.equal(at.userId, '');
+    assert.equal(at.screenName, `]0;ownedevil${'n'.repeat(52)}`);
+    assert.equal(Object.keys(at.extra).length, 16);
+    assert.equal(at.extra.long, undefined);
+    assert.ok(cap.records().some((r) => r.level === 40 && /screen_name cleaned/.test(String(r.msg))));
+  });
+  it('the verify reply is cleaned the same way', async () => {
+    const { client } = clientReplying(JSON.stringify({ id_str: 'x'.repeat(65), screen_name: 'a\u001b[31mb' }));
+    assert.deepEqual(await client.verify(ACCESS), { userId: '', screenName: 'a[31mb' });
+  });
+});

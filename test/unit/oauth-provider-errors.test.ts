@@ -74,7 +74,10 @@ describe('oauth provider errors: mapping', () => {
     ['verify 401 without code', 401, 'Unauthorized', 'verify', 'OAUTH_TOKEN_REJECTED'],
     ['other 403', 403, json(999, 'Something else'), 'request_token', 'OAUTH_REJECTED'],
     ['redirect', 302, '', 'request_token', 'OAUTH_REJECTED'],
-    ['exchange 401 unknown text', 401, 'Nope', 'exchange', 'OAUTH_REJECTED'],
+    ['exchange 401 unknown text', 401, 'Nope', 'exchange', 'OAUTH_WRONG_PIN'],
+    ['shape 0 (code 32) exchanging: the consumer was proven by request_token', 401, shapes[0]!, 'exchange', 'OAUTH_WRONG_PIN'],
+    ['request_token 401 without a code', 401, 'Unauthorized', 'request_token', 'OAUTH_BAD_CONSUMER'],
+    ['exchange 404', 404, 'Not found', 'exchange', 'OAUTH_REJECTED'],
   ];
   for (const [name, status, body, context, code] of cases) {
     it(`${name} -> ${code}`, () => {
@@ -145,4 +148,57 @@ describe('oauth provider errors: hostile text', () => {
     const e = map(500, `<html><body>${'<p>junk</p>'.repeat(5000)}</body></html>`, 'exchange');
     assert.ok(e.message.length < 500);
   });
+});
+
+describe('oauth provider errors: every error shape at every step', () => {
+  const codes = Object.keys(loadVectors().provider_replies.error_codes).map(Number);
+  // Each published code in each body shape the provider may use, plus the shapes seen as given.
+  const bodies = [
+    ...shapes,
+    ...codes.map((c) => json(c, loadVectors().provider_replies.error_codes[String(c)]!)),
+    ...codes.map((c) => `<?xml version="1.0"?><errors><error code="${c}">${loadVectors().provider_replies.error_codes[String(c)]}</error></errors>`),
+    'Unauthorized',
+    '',
+  ];
+  /** What each step may make of a 4xx refusal, whatever the body says. */
+  const allowed: Record<ProviderCallContext, ErrorCode[]> = {
+    // nothing is proven yet: the app's settings or key, the clock, a rate limit, or a refusal
+    request_token: ['OAUTH_BAD_CONSUMER', 'OAUTH_CALLBACK_SETTINGS', 'OAUTH_TIMESTAMP', 'OAUTH_RATE_LIMITED', 'OAUTH_REQUEST_TOKEN_INVALID', 'OAUTH_REJECTED'],
+    // the app key is proven: the PIN or the request token (never a wait that ignores the keypad)
+    exchange: ['OAUTH_WRONG_PIN', 'OAUTH_REQUEST_TOKEN_INVALID', 'OAUTH_TIMESTAMP', 'OAUTH_RATE_LIMITED'],
+    verify: ['OAUTH_TOKEN_REJECTED', 'OAUTH_BAD_CONSUMER', 'OAUTH_CALLBACK_SETTINGS', 'OAUTH_TIMESTAMP', 'OAUTH_RATE_LIMITED', 'OAUTH_REJECTED'],
+    invalidate: ['OAUTH_TOKEN_REJECTED', 'OAUTH_BAD_CONSUMER', 'OAUTH_CALLBACK_SETTINGS', 'OAUTH_TIMESTAMP', 'OAUTH_RATE_LIMITED', 'OAUTH_REJECTED'],
+  };
+  for (const context of Object.keys(allowed) as ProviderCallContext[]) {
+    it(`${context}: ${bodies.length} bodies x 400/401/403`, () => {
+      for (const body of bodies) {
+        for (const status of [400, 401, 403]) {
+          const e = map(status, body, context);
+          assert.ok(allowed[context].includes(e.code), `${context} ${status} ${body.slice(0, 80)} -> ${e.code}`);
+        }
+      }
+    });
+  }
+  it('code 32 (401) at each step: app key at request_token, a wrong PIN at access_token', () => {
+    const byStep = (['request_token', 'exchange', 'verify'] as const).map((c) => map(401, json(32, 'Could not authenticate you.'), c).code);
+    assert.deepEqual(byStep, ['OAUTH_BAD_CONSUMER', 'OAUTH_WRONG_PIN', 'OAUTH_BAD_CONSUMER']);
+  });
+});
+
+describe('oauth provider errors: OAuth parameters echoed back', () => {
+  const echoes = [
+    'Authorization: OAuth oauth_consumer_key="pinauthd-demo-key", oauth_nonce="N0NCE", oauth_signature="SIG%3D", oauth_token="TOK"',
+    '{"errors":[{"code":32,"message":"bad"}],"request":{"headers":{"Authorization":"OAuth oauth_signature=\\"SIG%3D\\", oauth_token=\\"TOK\\""}}}',
+    'received oauth_signature=SIG%3D&oauth_token=TOK&oauth_verifier=1234567',
+    '<hash><error>Invalid signature</error><oauth_signature>SIG%3D</oauth_signature></hash>',
+    '{"oauth_signature":"SIG%3D","oauth_token":"TOK"}',
+  ];
+  for (const body of echoes) {
+    it(body.slice(0, 60), () => {
+      for (const context of ['request_token', 'exchange', 'verify'] as const) {
+        const e = map(401, body, context);
+        assert.doesNotMatch(e.message, /SIG|TOK|N0NCE|1234567/, e.message);
+      }
+    });
+  }
 });

@@ -282,3 +282,66 @@ describe('readStoreSnapshot never writes or moves anything', () => {
     assert.equal(wrong.state, 'missing');
   });
 });
+
+describe('one bad record costs that record, never the records beside it', () => {
+  const huge = 'T'.repeat(5000);
+  test('an oversize pending request token is dropped with a warning; the account stays; no copy kept', async () => {
+    const file = path.join(dir, 'tokens.json');
+    await writeFile(file, JSON.stringify({ version: 1, accounts: [account()], pending: pending({ token: huge }) }), { mode: 0o600 });
+    const { logger, lines } = capturingLogger();
+    const store = await TokenStore.open(file, logger);
+    assert.deepEqual(store.data.accounts, [account()]);
+    assert.equal(store.data.pending, null);
+    assert.equal(store.recoveredFrom, null);
+    assert.equal(lines.filter((l) => l.level === 40 && l.record === 'pending').length, 1);
+    await store.close();
+    assert.deepEqual(await readdir(dir), ['tokens.json'], 'no quarantine file');
+    // written back at once: the next start finds a clean file and says nothing
+    const again = capturingLogger();
+    const s2 = await TokenStore.open(file, again.logger);
+    assert.deepEqual(s2.data.accounts, [account()]);
+    assert.equal(again.lines.filter((l) => (l.level as number) >= 40).length, 0);
+    await s2.close();
+  });
+
+  test('a bad account costs that account: the one beside it stays, the file as it was is kept once', async () => {
+    const file = path.join(dir, 'tokens.json');
+    const other = account({ provider: 'flickr', token: 'bad token\u001b[2J' });
+    const content = JSON.stringify({ version: 1, accounts: [other, account()], pending: pending() });
+    await writeFile(file, content, { mode: 0o600 });
+    const { logger, lines } = capturingLogger();
+    const store = await TokenStore.open(file, logger);
+    assert.deepEqual(store.data.accounts, [account()]);
+    assert.deepEqual(store.data.pending, pending());
+    assert.ok(store.recoveredFrom);
+    assert.equal(await readFile(store.recoveredFrom, 'utf8'), content);
+    assert.equal(await mode(store.recoveredFrom), 0o600);
+    assert.equal(lines.filter((l) => l.level === 50 && l.who === 'flickr user 6253282').length, 1);
+    await store.close();
+    const s2 = await TokenStore.open(file, silent);
+    assert.equal(s2.recoveredFrom, null);
+    await s2.close();
+    assert.equal((await readdir(dir)).filter((n) => n.includes('.corrupt-')).length, 1, 'one copy, not one per start');
+  });
+
+  test('the store refuses to write a record its reader would refuse', async () => {
+    const file = path.join(dir, 'tokens.json');
+    const store = await TokenStore.open(file, silent);
+    await store.saveAccount(account());
+    for (const bad of [pending({ token: huge }), pending({ tokenSecret: 'a\nb' })]) {
+      await assert.rejects(store.savePending(bad), (e: unknown) => isPinauthError(e, 'STORE_IO') && !e.message.includes(huge));
+    }
+    await assert.rejects(store.saveAccount(account({ provider: 'x', screenName: 'n'.repeat(65) })));
+    await store.close();
+    assert.deepEqual(JSON.parse(await readFile(file, 'utf8')).accounts, [account()]);
+  });
+
+  test('status reads record by record too', async () => {
+    const file = path.join(dir, 'tokens.json');
+    await writeFile(file, JSON.stringify({ version: 1, accounts: [account({ token: huge }), account({ provider: 'y' })], pending: null }), { mode: 0o600 });
+    const snap = await readStoreSnapshot(file);
+    assert.equal(snap.state, 'ok');
+    assert.deepEqual(snap.accounts.map((a) => a.provider), ['y']);
+    assert.equal(snap.dropped?.length, 1);
+  });
+});
