@@ -102,7 +102,8 @@ async function main(): Promise<number> {
 
   const logPath = path.join(dir, 'daemon.log');
   const logFile = createWriteStream(logPath);
-  const args = [path.join(ROOT, 'dist/src/cli.js'), 'run', '--config', configPath, ...(values.once ? ['--once'] : [])];
+  // what the unit's ExecStart runs: the bundle through its loader (its code cache next to it)
+  const args = [path.join(ROOT, 'dist/pinauthd-start.cjs'), 'run', '--config', configPath, ...(values.once ? ['--once'] : [])];
   const daemon = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   daemon.stdout.pipe(logFile);
   daemon.stderr.pipe(logFile);

@@ -1,11 +1,14 @@
 /**
- * Integration harness: the real daemon as a child process (dist/src/cli.js, as systemd
- * runs it), the firmware simulator on a real PTY (socat) or TCP, and the local provider on
- * 127.0.0.1. Tests drive the keypad through the simulator and read its screen, exactly as a
+ * Integration harness: the real daemon as a child process, started exactly as the systemd
+ * unit starts it (the node flags and script of its ExecStart: the bundle's loader,
+ * dist/pinauthd-start.cjs, with a code cache in the stack's own directory as in
+ * CacheDirectory=), the firmware simulator on a real PTY (socat) or TCP, and the local
+ * provider on 127.0.0.1. Tests drive the keypad through the simulator and read its screen, exactly as a
  * person would with hardware.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { after } from 'node:test';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +21,32 @@ import { askDaemon, controlSocketPath } from '../../src/service/control.js';
 import type { DaemonStatus } from '../../src/lifecycle/daemon.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = path.join(ROOT, 'dist/src/cli.js');
+export const BUNDLE = path.join(ROOT, 'dist/pinauthd.cjs');
+
+function execStart(unitText: string): { words: string[]; script: number } {
+  const line = /^ExecStart=(.*)$/m.exec(unitText)?.[1];
+  if (!line) throw new Error('the unit has no ExecStart');
+  const words = line.trim().split(/\s+/);
+  const script = words.findIndex((w) => /\.(c|m)?js$/.test(w));
+  if (script < 1) throw new Error(`no script on ExecStart: ${line}`);
+  return { words, script };
+}
+const unitFile = (): string => readFileSync(path.join(ROOT, 'systemd/pinauthd.service'), 'utf8');
+
+/** The node flags between the node binary and the script on the unit's ExecStart line. */
+export function unitNodeFlags(unitText = unitFile()): string[] {
+  const { words, script } = execStart(unitText);
+  return words.slice(1, script);
+}
+
+/** The script the unit runs, in this checkout's dist/ (/opt/pinauthd/dist/X -> dist/X). */
+export function unitScript(unitText = unitFile()): string {
+  const { words, script } = execStart(unitText);
+  return path.join(ROOT, 'dist', path.basename(words[script]!));
+}
+
+/** What node runs before pinauthd's arguments: the unit's flags and script, what ships. */
+export const DAEMON_ENTRY: readonly string[] = [...unitNodeFlags(), unitScript()];
 export const DEMO_KEY = 'pinauthd-demo-key';
 export const DEMO_SECRET = 'pinauthd-demo-secret';
 
@@ -53,8 +81,8 @@ export class DaemonProcess {
   /** stdout after the last newline (a prompt). */
   partial = '';
 
-  /** `entry`: what node runs before the CLI's arguments (default the tsc output, dist/src/cli.js). */
-  constructor(args: string[], env: NodeJS.ProcessEnv, entry: string[] = [CLI]) {
+  /** `entry`: what node runs before pinauthd's arguments (default: what the unit runs). */
+  constructor(args: string[], env: NodeJS.ProcessEnv, entry: readonly string[] = DAEMON_ENTRY) {
     this.child = spawn(process.execPath, [...entry, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let buf = '';
     this.child.stdout!.setEncoding('utf8').on('data', (c: string) => {
@@ -158,6 +186,7 @@ export class Stack<D extends StackDevice = SimDevice> {
 
   static async start<D extends StackDevice = SimDevice>(opts: StackOptions<D> = {}): Promise<Stack<D>> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'pinauthd-it-'));
+    await mkdir(path.join(dir, 'v8cache'));
     const provider = await startLocalProvider({ host: '127.0.0.1', port: 0, ...opts.provider });
     const simDevice = opts.device ? null : new SimDevice({ profile: opts.profile ?? 'lcd20x4', keypadMode: opts.keypadMode ?? 'keys', delimiter: 'LF' });
     const sim = opts.device ?? (simDevice as unknown as D);
@@ -190,7 +219,12 @@ export class Stack<D extends StackDevice = SimDevice> {
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     const { PINAUTHD_CONSUMER_KEY, PINAUTHD_CONSUMER_SECRET, CREDENTIALS_DIRECTORY, NOTIFY_SOCKET, ...rest } = process.env;
     void PINAUTHD_CONSUMER_KEY, PINAUTHD_CONSUMER_SECRET, CREDENTIALS_DIRECTORY, NOTIFY_SOCKET;
-    return { ...rest, PINAUTHD_LOG_LEVEL: this.logLevel, ...extra };
+    return { ...rest, PINAUTHD_LOG_LEVEL: this.logLevel, CACHE_DIRECTORY: this.cacheDir, ...extra };
+  }
+
+  /** The loader's code cache for this stack's daemons ($CACHE_DIRECTORY, as systemd sets it). */
+  get cacheDir(): string {
+    return path.join(this.dir, 'v8cache');
   }
 
   spawn(args: string[] = ['run'], env: NodeJS.ProcessEnv = {}): DaemonProcess {
@@ -203,7 +237,7 @@ export class Stack<D extends StackDevice = SimDevice> {
   async cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const d = this.spawn(args, env);
     const code = await d.exited;
-    return { code, stdout: d.lines.join('\n'), stderr: d.stderr.join('') };
+    return { code, stdout: d.lines.join('\n') + d.partial, stderr: d.stderr.join('') };
   }
 
   screen(): string[] {

@@ -1,17 +1,16 @@
 /**
- * The production bundle (dist/pinauthd.cjs, run as the systemd unit runs it: through
- * dist/pinauthd-start.cjs and its V8 code cache, with the unit's node flags) runs every command: status, run --once (the whole PIN flow), token, run + reauth +
- * logout over the control socket, login --console, doctor. The other integration tests run
- * the tsc output; this one catches what bundling can break (a lazy import, the generated
- * validators) and what the loader's code cache can break (a corrupt cache, a directory it
- * cannot write).
+ * Every command of what ships (the bundle, run as the systemd unit runs it: through
+ * dist/pinauthd-start.cjs and its V8 code cache, with the unit's node flags; every
+ * integration test does, through test/helpers/stack.ts): status, run --once (the whole PIN
+ * flow), token, run + reauth + logout over the control socket, login --console, doctor; what
+ * the bundle is made of (the generated validators); and what the loader's code cache can
+ * break (a corrupt or foreign cache, a directory it cannot write).
  */
 import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BUNDLE, bundleCli, cacheDirOf, spawnBundle, stopBundles, unitNodeFlags, unitScript } from '../helpers/bundle-stack.js';
-import { DaemonProcess, Stack } from '../helpers/stack.js';
+import { BUNDLE, DaemonProcess, Stack, unitNodeFlags, unitScript } from '../helpers/stack.js';
 
 describe('the bundle runs every command', () => {
   let s: Stack;
@@ -20,7 +19,6 @@ describe('the bundle runs every command', () => {
     s = await Stack.start({ profile: 'lcd20x4', keypadMode: 'keys', transport: 'tcp', logLevel: 'info' });
   });
   after(async () => {
-    await stopBundles();
     await s?.close();
   });
 
@@ -38,7 +36,7 @@ describe('the bundle runs every command', () => {
   });
 
   it('status --json with nothing stored', async () => {
-    const r = await bundleCli(s, ['status', '--json']);
+    const r = await s.cli(['status', '--json']);
     assert.equal(r.code, 1, r.stderr);
     const st = JSON.parse(r.stdout) as { running: boolean; account: unknown };
     assert.equal(st.running, false);
@@ -46,7 +44,7 @@ describe('the bundle runs every command', () => {
   });
 
   it('PINAUTHD_TRACE_STARTUP=1: the start-up steps in order, on stderr at exit', async () => {
-    const d = spawnBundle(s, ['run'], { PINAUTHD_TRACE_STARTUP: '1' });
+    const d = s.spawn(['run'], { PINAUTHD_TRACE_STARTUP: '1' });
     await d.waitForState('awaiting_pin');
     await s.waitForText('Open link:');
     assert.equal(await d.stop(), 0, d.output);
@@ -62,7 +60,7 @@ describe('the bundle runs every command', () => {
   });
 
   it('run --once: the URL on the display, the PIN on the keypad, the token stored, exit 0', async () => {
-    const d = spawnBundle(s, ['run', '--once']);
+    const d = s.spawn(['run', '--once']);
     await d.waitForState('awaiting_pin');
     await s.waitForText('Open link:');
     const pin = await s.approve();
@@ -76,24 +74,24 @@ describe('the bundle runs every command', () => {
   });
 
   it('status --json and token --json read the stored account', async () => {
-    const st = await bundleCli(s, ['status', '--json']);
+    const st = await s.cli(['status', '--json']);
     assert.equal(st.code, 0, st.stderr);
     assert.equal((JSON.parse(st.stdout) as { account: { screenName: string } }).account.screenName, 'twitterapi');
-    const tok = await bundleCli(s, ['token', '--json']);
+    const tok = await s.cli(['token', '--json']);
     assert.equal(tok.code, 0, tok.stderr);
     const t = JSON.parse(tok.stdout) as { token: string; tokenSecret: string };
     assert.ok(t.token.length > 0 && t.tokenSecret.length > 0);
   });
 
   it('run, then reauth and logout over the control socket', async () => {
-    const d = spawnBundle(s, ['run']);
+    const d = s.spawn(['run']);
     await d.waitForState('authorized');
-    const live = await bundleCli(s, ['status', '--json']);
+    const live = await s.cli(['status', '--json']);
     assert.equal((JSON.parse(live.stdout) as { running: boolean }).running, true, live.stderr);
-    const re = await bundleCli(s, ['reauth', '--json']);
+    const re = await s.cli(['reauth', '--json']);
     assert.equal(re.code, 0, re.stderr);
     await d.waitForState('confirm_reauth').catch(() => d.waitForState('requesting'));
-    const out = await bundleCli(s, ['logout', '--json']);
+    const out = await s.cli(['logout', '--json']);
     assert.equal(out.code, 0, out.stderr);
     assert.equal((JSON.parse(out.stdout) as { removed: boolean }).removed, true);
     await d.waitForState('awaiting_pin');
@@ -102,7 +100,7 @@ describe('the bundle runs every command', () => {
   });
 
   it('login --console: the URL on stdout, the PIN on stdin', async () => {
-    const d = spawnBundle(s, ['login', '--console']);
+    const d = s.spawn(['login', '--console']);
     const url = await d.waitFor(() => /https?:\/\/\S+oauth_token=\S+/.exec(d.output)?.[0], 'the authorize URL on stdout');
     const pin = await s.provider.approve(new URL(url).searchParams.get('oauth_token')!);
     d.child.stdin!.end(`${pin}\n`);
@@ -112,20 +110,20 @@ describe('the bundle runs every command', () => {
   });
 
   it('doctor --json reports its checks', async () => {
-    const r = await bundleCli(s, ['doctor', '--json']);
+    const r = await s.cli(['doctor', '--json']);
     assert.ok(r.code === 0 || r.code === 1, `exit ${r.code}: ${r.stderr}`);
     const findings = JSON.parse(r.stdout) as Array<{ severity: string }>;
     assert.ok(Array.isArray(findings) && findings.length > 0);
   });
 
   it('starts with a corrupt or foreign code cache, a read-only cache directory or none', async () => {
-    const dir = cacheDirOf(s);
+    const dir = s.cacheDir;
     // The commands above ran with the same node and flags: one cache, written at their exit.
     const caches = readdirSync(dir).filter((n) => n.endsWith('.v8cache'));
     assert.equal(caches.length, 1, `caches: ${readdirSync(dir).join(', ')}`);
     const file = path.join(dir, caches[0]!);
     const starts = async (env: NodeJS.ProcessEnv = {}, entry?: string): Promise<void> => {
-      const d = entry ? new DaemonProcess(['run', '--config', s.configPath], s.env({ CACHE_DIRECTORY: dir, ...env }), [entry]) : spawnBundle(s, ['run'], env);
+      const d = entry ? new DaemonProcess(['run', '--config', s.configPath], s.env(env), [entry]) : s.spawn(['run'], env);
       await d.waitForState('authorized');
       assert.equal(await d.stop(), 0, d.output);
     };

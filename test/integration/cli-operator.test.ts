@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { spawn } from 'node:child_process';
-import { CLI, DEMO_KEY, DEMO_SECRET, Stack, type DaemonProcess } from '../helpers/stack.js';
+import { DAEMON_ENTRY, DEMO_KEY, DEMO_SECRET, Stack, type DaemonProcess } from '../helpers/stack.js';
 
 function typeKeys(s: Stack, keys: string): void {
   for (const k of keys) s.sim.pressKey(k);
@@ -247,7 +247,7 @@ describe('operator commands', () => {
 
 /** Run the CLI with exactly these arguments (no --config added). */
 async function runCli(s: Stack, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: s.env({ PINAUTHD_CONSUMER_SECRET: DEMO_SECRET, PINAUTHD_CONSUMER_KEY: DEMO_KEY }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...DAEMON_ENTRY, ...args], { env: s.env({ PINAUTHD_CONSUMER_SECRET: DEMO_SECRET, PINAUTHD_CONSUMER_KEY: DEMO_KEY }), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig, resolveConfig } from '../../src/config/index.js';
 import { isPinauthError } from '../../src/errors.js';
-import { CLI, DEMO_KEY, DEMO_SECRET, Stack, type DaemonProcess } from '../helpers/stack.js';
+import { DAEMON_ENTRY, DEMO_KEY, DEMO_SECRET, Stack, type DaemonProcess } from '../helpers/stack.js';
 import { SEED, ms, record, rng } from './figures.js';
 import { startProxy, type Proxy } from './proxy.js';
 
@@ -157,7 +157,7 @@ function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: nu
   return new Promise((resolve) => {
     const { PINAUTHD_CONSUMER_KEY, PINAUTHD_CONSUMER_SECRET, CREDENTIALS_DIRECTORY, PINAUTHD_CONFIG, ...rest } = process.env;
     void PINAUTHD_CONSUMER_KEY, PINAUTHD_CONSUMER_SECRET, CREDENTIALS_DIRECTORY, PINAUTHD_CONFIG;
-    const c = spawn(process.execPath, [CLI, ...args], { env: { ...rest, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [...DAEMON_ENTRY, ...args], { env: { ...rest, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
