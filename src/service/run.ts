@@ -18,6 +18,7 @@ import { TokenStore } from '../store/token-store.js';
 import { controlSocketPath, startControlServer, type ControlCommand } from './control.js';
 import { Daemon } from '../lifecycle/daemon.js';
 import { createNotifier } from './notify.js';
+import { processFigures } from './process-figures.js';
 
 export interface RunOptions {
   configFile: string | undefined;
@@ -118,7 +119,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       async (cmd: ControlCommand) => {
         if (cmd === 'reauth') daemon.reauth();
         if (cmd === 'logout') return { ...(await daemon.logout()), status: daemon.status() };
-        return daemon.status();
+        return cmd === 'status' ? { ...daemon.status(), process: processFigures() } : daemon.status();
       },
       logger,
     ).catch((e: unknown) => {

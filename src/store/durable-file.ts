@@ -16,6 +16,9 @@ import { PinauthError } from '../errors.js';
 export const FILE_MODE = 0o600;
 export const DIR_MODE = 0o700;
 
+/** Durable writes and fsyncs since the process started, and writes under way (`pinauthd status --json`). */
+export const durableWriteCounts = { writes: 0, fsyncs: 0, inFlight: 0 };
+
 /** Temp files are `<name>.tmp-<pid>-<random>`; a crash can leave them behind. */
 export function tempPrefix(filename: string): string {
   return `${path.basename(filename)}.tmp-`;
@@ -34,6 +37,7 @@ export async function syncDirectory(dir: string): Promise<void> {
   const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     await fh.sync();
+    durableWriteCounts.fsyncs++;
   } catch (e) {
     // some file systems cannot fsync a directory; the rename is still atomic there
     const code = (e as NodeJS.ErrnoException).code;
@@ -45,6 +49,15 @@ export async function syncDirectory(dir: string): Promise<void> {
 
 /** Write `text` to `file` durably (see the module comment). */
 export async function writeFileDurably(file: string, text: string): Promise<void> {
+  durableWriteCounts.inFlight++;
+  try {
+    await writeDurably(file, text);
+  } finally {
+    durableWriteCounts.inFlight--;
+  }
+}
+
+async function writeDurably(file: string, text: string): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `${tempPrefix(file)}${process.pid}-${randomBytes(6).toString('hex')}`);
   let fh;
@@ -58,10 +71,12 @@ export async function writeFileDurably(file: string, text: string): Promise<void
       await fh.chmod(FILE_MODE); // exact, whatever the umask
       await fh.writeFile(text, 'utf8');
       await fh.sync();
+      durableWriteCounts.fsyncs++;
     } finally {
       await fh.close();
     }
     await rename(tmp, file);
+    durableWriteCounts.writes++;
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
     throw storeIoError('write', file, e);

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Figure } from './figures.js';
+import { soakBlock, withSoakBlock } from '../../scripts/soak/doc-block.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -110,7 +111,10 @@ certificates). Everything runs on 127.0.0.1 and in temp directories.
   // `npm test` runs the suite too; only `npm run test:reliability` rewrites the doc, so a
   // test run does not leave the work tree changed.
   if (process.env.RELIABILITY_WRITE_DOC === '1') {
-    writeFileSync(path.join(ROOT, 'docs/reliability.md'), doc);
+    // The soak's figures (`npm run soak -- --write-doc`) stay as they are.
+    const docFile = path.join(ROOT, 'docs/reliability.md');
+    const soak = soakBlock(readFileSync(docFile, 'utf8'));
+    writeFileSync(docFile, soak ? withSoakBlock(doc, soak) : doc);
     process.stdout.write('wrote docs/reliability.md\n');
   }
 }

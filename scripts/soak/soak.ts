@@ -1,0 +1,195 @@
+/**
+ * The soak (issue 15): the daemon as the unit runs it, against the local provider and the
+ * simulated pinpad on a real PTY, through thousands of rounds of events (./events.ts: one
+ * of every kind per round, in a seeded random order), with the periodic work compressed
+ * (verification every second, backoffs and reconnects in tens of ms). Between rounds it
+ * samples the daemon from outside; ./analysis.ts turns the samples into figures and bounds.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { SimDevice } from '../../firmware-sim/device.js';
+import { startPtySim } from '../../firmware-sim/pty.js';
+import { DEMO_CONSUMER, startLocalProvider, type LocalProvider } from '../../local-provider/provider.js';
+import { assess, perAction, perDay, type ActionCost, type Assessment, type Bounds, type DayRow, type Sample } from './analysis.js';
+import { SoakDaemon } from './daemon.js';
+import { EVENT_KINDS, prepare, type EventKind, type SoakWorld } from './events.js';
+
+export interface SoakOptions {
+  seed: number;
+  /** Stop after this many rounds, or when `durationMs` has passed, whichever comes first. */
+  rounds?: number;
+  durationMs?: number;
+  /** Rounds whose samples do not count (the heap and caches settle). */
+  inWarmup: (roundsSoFar: number, elapsedMs: number) => boolean;
+  bounds: Bounds;
+  /** The kinds to run (default all); `--only verify` is the issue's scenario. */
+  kinds?: readonly EventKind[];
+  /** A sample every this many rounds (default 1). */
+  sampleEvery?: number;
+  /**
+   * false: no forced GC (no probe), to watch the collector at its own pace; the heap figures
+   * are then V8's live heap at the sample, and no bound on it is judged.
+   */
+  forceGc?: boolean;
+  /** Heap snapshots at these sample numbers (for scripts/soak/heap-diff.ts); kept in `keepDir`. */
+  snapshotAt?: number[];
+  keepDir?: string;
+  onSample?: (s: Sample, eventsSoFar: number) => void;
+}
+
+export interface SoakResult {
+  seed: number;
+  /** Event kinds per round. */
+  kinds: number;
+  rounds: number;
+  elapsedMs: number;
+  warmupRounds: number;
+  samples: Sample[];
+  costs: ActionCost[];
+  assessment: Assessment;
+  perAction: ReturnType<typeof perAction>;
+  perDay: DayRow[];
+  logLevels: Record<string, number>;
+  messages: Record<string, number>;
+  providerCalls: Record<string, number>;
+  /** The daemon's exit after SIGTERM (0 expected). */
+  exit: { code: number | null; signal: string | null };
+}
+
+/** Deterministic random numbers (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function providerCalls(p: LocalProvider): number {
+  return Object.values(p.stats()).reduce((a, s) => a + s.requests, 0);
+}
+
+export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
+  const dir = opts.keepDir ?? (await mkdtemp(path.join(os.tmpdir(), 'pinauthd-soak-')));
+  await mkdir(path.join(dir, 'cache'), { recursive: true });
+  const random = rng(opts.seed);
+  const provider = await startLocalProvider({ host: '127.0.0.1', port: 0 });
+  const sim = new SimDevice({ profile: 'lcd20x4', keypadMode: 'keys', delimiter: 'LF' });
+  const link = await startPtySim({ device: sim, dir });
+  const storePath = path.join(dir, 'state', 'tokens.json');
+  const configPath = path.join(dir, 'config.json');
+  const config: Record<string, any> = {
+    provider: { preset: 'local', baseUrl: provider.url, timeoutMs: 2000 },
+    credentials: { consumerKey: DEMO_CONSUMER.key, consumerSecret: DEMO_CONSUMER.secret },
+    store: { path: storePath },
+    display: { driver: 'pinpad', port: link.hostPath, cols: 20, rows: 4 },
+    keypad: { mode: 'keys' },
+    // Compressed: the schema's (and the local preset's) minimum verification interval, and
+    // backoffs in tens of ms. The log level is the unit's default (info).
+    daemon: { verifyIntervalSec: 1, backoff: { initialMs: 50, maxMs: 400 }, reconnect: { initialMs: 20, maxMs: 200 } },
+  };
+  await writeFile(configPath, JSON.stringify(config));
+
+  let daemon: SoakDaemon | null = null;
+  try {
+    daemon = new SoakDaemon({ dir, configPath, storePath, ...(opts.snapshotAt ? { snapshotAt: opts.snapshotAt } : {}) });
+    const w: SoakWorld = { daemon, provider, sim, link, configPath, config, random };
+    await daemon.waitForLog((l) => l.msg === 'state awaiting_pin', 'the first URL', 30_000);
+
+    const started = Date.now();
+    const costs = new Map<string, ActionCost>();
+    const samples: Sample[] = [];
+    let warmupRounds = 0;
+    let warm = false;
+    let round = 0;
+    const timerVerifications = () => daemon!.count('state verifying (timer)');
+    const failedVerifications = () => daemon!.count('state authorized (verify_failed)');
+    const due = () => (opts.rounds === undefined || round < opts.rounds) && (opts.durationMs === undefined || Date.now() - started < opts.durationMs);
+    while (due()) {
+      const order = [...(opts.kinds ?? EVENT_KINDS)];
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      for (const kind of order) {
+        const ready = await prepare(kind, w);
+        const before = await daemon.settledStatus();
+        const b = { lines: daemon.lines, calls: providerCalls(provider), tv: timerVerifications(), fv: failedVerifications(), t: Date.now() };
+        const action = await ready.run();
+        const after = await daemon.settledStatus();
+        const c = costs.get(action) ?? { action, n: 0, ms: 0, lines: 0, writes: 0, fsyncs: 0, calls: 0, timerVerifications: 0, failedVerifications: 0 };
+        c.n++;
+        c.ms += Date.now() - b.t;
+        c.lines += daemon.lines - b.lines;
+        c.writes += after.process.storeWrites - before.process.storeWrites;
+        c.fsyncs += after.process.storeFsyncs - before.process.storeFsyncs;
+        c.calls += providerCalls(provider) - b.calls;
+        c.timerVerifications += timerVerifications() - b.tv;
+        c.failedVerifications += failedVerifications() - b.fv;
+        costs.set(action, c);
+      }
+      round++;
+      if (!warm && opts.inWarmup(round, Date.now() - started)) warmupRounds = round;
+      else if (!warm) {
+        warm = true;
+        await daemon.warmedUp();
+      }
+      if (round % (opts.sampleEvery ?? 1) !== 0) continue;
+      const st = await daemon.status();
+      const proc = daemon.procFigures();
+      const probe = opts.forceGc === false ? null : await daemon.probe();
+      const resources = st.process.activeResources;
+      const s: Sample = {
+        round,
+        elapsedMs: Date.now() - started,
+        rssBytes: proc.rssBytes,
+        fds: proc.fds,
+        heapUsed: probe?.heapUsed ?? st.process.heapUsedBytes,
+        heapLive: st.process.heapUsedBytes,
+        heapTotal: st.process.heapTotalBytes,
+        timers: resources.Timeout ?? 0,
+        resources: Object.values(resources).reduce((a, n) => a + n, 0),
+        delayP99Ms: probe?.delayP99Ms ?? NaN,
+        totalDelayP99Ms: probe?.totalDelayP99Ms ?? NaN,
+      };
+      samples.push(s);
+      opts.onSample?.(s, round * order.length);
+    }
+    const elapsedMs = Date.now() - started;
+    const after = samples.filter((s) => s.round > warmupRounds);
+    const totalDelayP99Ms = samples[samples.length - 1]?.totalDelayP99Ms ?? NaN;
+    const assessment = assess(after, totalDelayP99Ms, opts.forceGc === false ? { ...opts.bounds, judgeHeap: false, delayP99Ms: null } : opts.bounds);
+    const pa = perAction([...costs.values()].sort((x, y) => x.action.localeCompare(y.action)));
+    const stats = provider.stats();
+    const exit = await daemon.stop();
+    if (exit.code !== 0) assessment.violations.push(`the daemon exited ${exit.code ?? exit.signal} on SIGTERM\n${daemon.tail()}`);
+    const errors = (daemon.byLevel.get(50) ?? 0) + (daemon.byLevel.get(60) ?? 0);
+    const expectedErrors = daemon.count('device unavailable; retrying') + daemon.count('config reload failed; keeping the old config');
+    if (errors !== expectedErrors) assessment.violations.push(`${errors - expectedErrors} error/fatal log lines besides unplugs and refused reloads`);
+    return {
+      seed: opts.seed,
+      kinds: (opts.kinds ?? EVENT_KINDS).length,
+      rounds: round,
+      elapsedMs,
+      warmupRounds,
+      samples,
+      costs: [...costs.values()],
+      assessment,
+      perAction: pa,
+      perDay: perDay(pa, { verifyIntervalSec: 86_400, backoffInitialMs: 1000, backoffMaxMs: 300_000, requestTokenTtlSec: 900 }),
+      logLevels: Object.fromEntries([...daemon.byLevel].map(([k, v]) => [String(k), v])),
+      messages: Object.fromEntries(daemon.byMessage),
+      providerCalls: Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, v.requests])),
+      exit: { code: exit.code, signal: exit.signal },
+    };
+  } finally {
+    if (daemon?.alive) await daemon.stop();
+    await link.close();
+    await provider.close();
+    if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
+  }
+}
