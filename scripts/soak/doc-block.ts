@@ -91,3 +91,17 @@ Background verifications inside an event's window are taken out of its cost (the
 event's own cost per verification, times the successful timer verifications in the window),
 so the per-action figures are averages with that much noise.
 `;
+
+/** The growth issue 15 reported, explained from the soak's own measurements. */
+export const GROWTH_PROSE = `**The growth in issue 15** (49 -> 57-58 MiB RSS in 10 minutes at \`verifyIntervalSec: 1\`) is the
+garbage collector's pace, not a leak. The same scenario (\`npm run soak -- --only verify --no-gc
+--minutes 30 --sample-every 10\`: nothing but the one-second verification, no forced collection)
+shows V8's live heap climbing ~12 KiB per verification from ~7.5 MiB to ~13 MiB while only
+young-generation collections run; the first full collection (after ~450 verifications) drops it
+to ~6.8 MiB, the retained size the forced-GC soak measures all along (flat). RSS follows the heap's
+*committed* size, which V8 keeps after that collection (~14 MiB, RSS ~56-57 MiB) until its
+memory reducer releases the pages when the daemon is idle (back to ~50.5 MiB a minute or two
+later). The cycle repeats: RSS stays between ~50 and ~57 MiB. Bounded by V8's own heap
+sizing, and behind it by the daemon's heap guard (96 MiB live after a full GC, src/service/heap-guard.ts)
+and the unit's MemoryMax=192M.
+`;

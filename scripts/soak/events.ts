@@ -22,6 +22,8 @@ export interface SoakWorld {
   sim: SimDevice;
   link: PtySim;
   configPath: string;
+  /** Where the loader keeps its code cache (the unit's CacheDirectory=). */
+  cacheDir: string;
   /** The config file's content; reload events write variants of it. */
   config: Record<string, any>;
   random: () => number;
@@ -257,7 +259,7 @@ export async function prepare(kind: EventKind, w: SoakWorld): Promise<Preparatio
   async function cliStatus(): Promise<void> {
     const unit = unitCommand();
     const child = spawn(process.execPath, [...unit.nodeFlags, unit.script, 'status', '--json', '--config', w.configPath], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...unit.env },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...unit.env, CACHE_DIRECTORY: w.cacheDir },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -97,7 +97,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   let daemon: SoakDaemon | null = null;
   try {
     daemon = new SoakDaemon({ dir, configPath, storePath, ...(opts.snapshotAt ? { snapshotAt: opts.snapshotAt } : {}) });
-    const w: SoakWorld = { daemon, provider, sim, link, configPath, config, random };
+    const w: SoakWorld = { daemon, provider, sim, link, configPath, cacheDir: path.join(dir, 'cache'), config, random };
     await daemon.waitForLog((l) => l.msg === 'state awaiting_pin', 'the first URL', 30_000);
 
     const started = Date.now();
