@@ -13,7 +13,9 @@ export type EndpointName =
   | 'authenticate'
   | 'access_token'
   | 'verify_credentials'
-  | 'invalidate_token';
+  | 'invalidate_token'
+  /** The API resources (./resources.ts): /2/users/me, /2/tweets, ... */
+  | 'api';
 
 export const API_ENDPOINTS: readonly EndpointName[] = [
   'request_token',

@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   MalformedOAuthInput,
@@ -31,6 +31,7 @@ import {
   type Reply,
 } from './replies.js';
 import { authorizePage, deniedPage, invalidTokenPage, pinPage } from './pages.js';
+import { echo, mediaUpload, resourceFor, statusesUpdate, streamsBody, tweets, usersMe, type ResourceName } from './resources.js';
 import {
   applyFaultPatch,
   defaultFaultSettings,
@@ -117,7 +118,7 @@ export interface LocalProvider {
   reset(): void;
 }
 
-const ROUTES: Record<string, EndpointName> = {
+const ROUTES: Record<string, Exclude<EndpointName, 'api'>> = {
   '/oauth/request_token': 'request_token',
   '/oauth/authorize': 'authorize',
   '/oauth/authenticate': 'authenticate',
@@ -133,11 +134,14 @@ const ENDPOINT_NAMES: EndpointName[] = [
   'access_token',
   'verify_credentials',
   'invalidate_token',
+  'api',
 ];
 
 const MAX_PENDING_REQUEST_TOKENS = 10_000;
 const MAX_NONCES = 200_000;
 const HUGE_BYTES = 10 * 1024 * 1024;
+/** Streamed uploads (media, echo) may be this large; they are hashed, never held. */
+const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 const INVALID_VERIFIER = 'Error processing your OAuth request: Invalid oauth_verifier parameter';
 const INVALID_REQUEST_TOKEN = 'Invalid request token.';
 
@@ -450,7 +454,7 @@ export async function startLocalProvider(opts: LocalProviderOptions = {}): Promi
     path: string,
     q: string,
     body: string,
-  ): { access: AccessTokenRecord } | Reply {
+  ): { access: AccessTokenRecord; params: Param[] } | Reply {
     const xml = settings.xmlErrors;
     let found: AccessTokenRecord | undefined;
     const auth = authenticate(req, path, q, body, (token) => {
@@ -461,7 +465,7 @@ export async function startLocalProvider(opts: LocalProviderOptions = {}): Promi
     });
     if ('status' in auth) return auth;
     if (found!.consumerKey !== auth.consumer.key) return apiError(401, TwitterErrors.invalidToken, 'invalid_token', xml);
-    return { access: found! };
+    return { access: found!, params: auth.params };
   }
 
   function handleVerifyCredentials(req: IncomingMessage, path: string, q: string, body: string): Reply {
@@ -640,6 +644,80 @@ export async function startLocalProvider(opts: LocalProviderOptions = {}): Promi
     log('reset');
   }
 
+  // ---- API resources (./resources.ts) ---------------------------------------------------------
+
+  /** Read a body that is not signed as a stream: its size and SHA-256, never the whole of it. */
+  function hashBody(req: IncomingMessage): Promise<{ size: number; sha256: string }> {
+    return new Promise((resolve, reject) => {
+      const hash = createHash('sha256');
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_UPLOAD_BYTES) {
+          req.removeAllListeners('data');
+          req.pause();
+          reject(new BodyTooLarge());
+          return;
+        }
+        hash.update(c);
+      });
+      req.on('end', () => resolve({ size, sha256: hash.digest('hex') }));
+      req.on('error', reject);
+      req.on('aborted', () => reject(new Error('aborted')));
+    });
+  }
+
+  async function handleResource(resource: ResourceName, req: IncomingMessage, res: ServerResponse, method: string, path: string, rawQuery: string): Promise<void> {
+    stats.api.requests += 1;
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const isForm = type === 'application/x-www-form-urlencoded';
+    const finish = (reply: Reply, closeAfter = false) => {
+      count('api', reply.outcome, reply.status);
+      log(`${method} ${path} ${reply.status} ${reply.outcome}`);
+      send(res, reply, closeAfter);
+      // an upload we refused is not read to its end
+      if (closeAfter) res.on('finish', () => req.socket.destroy());
+    };
+    const f5 = takeCounted(settings.fail5xx, 'api', path);
+    const rl = f5 ? null : takeCounted(settings.rateLimit, 'api', path);
+    if (f5 || rl) {
+      finish(f5 ? fail5xxReply(f5.status ?? 503, f5.retryAfterSec) : rateLimitReply(rl!.retryAfterSec), true);
+      return;
+    }
+    let body: string | { size: number; sha256: string };
+    let auth: ReturnType<typeof authenticateWithAccessToken>;
+    try {
+      if (streamsBody(resource, isForm)) {
+        // a body that is not signed: the headers are checked before a byte of it is read
+        auth = authenticateWithAccessToken(req, path, rawQuery, '');
+        if ('status' in auth) return finish(auth, true);
+        body = await hashBody(req);
+      } else {
+        body = await readBody(req);
+        auth = authenticateWithAccessToken(req, path, rawQuery, body);
+        if ('status' in auth) return finish(auth);
+      }
+    } catch (e) {
+      if (e instanceof BodyTooLarge) finish(jsonReply(413, { errors: [{ code: 413, message: 'Request body too large.' }] }, 'body_too_large'), true);
+      return;
+    }
+    const user = users[auth.access.userIndex]!;
+    switch (resource) {
+      case 'users_me':
+        return finish(usersMe(user));
+      case 'statuses_update':
+        return finish(statusesUpdate(user, auth.params));
+      case 'tweets':
+        return finish(type === 'application/json' ? tweets(body as string) : jsonReply(415, { title: 'Unsupported Media Type', detail: 'Send application/json.', status: 415 }, 'not_json'));
+      case 'media_upload': {
+        const { size, sha256 } = body as { size: number; sha256: string };
+        return finish(mediaUpload(size, sha256));
+      }
+      case 'echo':
+        return finish(echo(method, path, auth.params, type, body));
+    }
+  }
+
   // ---- HTTP plumbing -----------------------------------------------------------------------
 
   function readBody(req: IncomingMessage): Promise<string> {
@@ -725,6 +803,12 @@ export async function startLocalProvider(opts: LocalProviderOptions = {}): Promi
         return;
       }
       send(res, handleControl(req, path, body));
+      return;
+    }
+
+    const resource = resourceFor(method, path);
+    if (resource) {
+      await handleResource(resource, req, res, method, path, rawQuery);
       return;
     }
 

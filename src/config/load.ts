@@ -12,7 +12,7 @@ import { describeJsonError } from './json-position.js';
 import { PRESETS } from './presets.js';
 import { LOG_LEVELS, type DeepPartial, type FileConfig, type LogLevel } from './schema.js';
 import { envSecrets, readExternalSecrets, whereToPutSecret, type ExternalSecrets, type SecretName } from './secrets.js';
-import type { Config, Credentials, DisplayConfig, KeypadConfig, ProviderConfig, SerialSettings } from './types.js';
+import type { Config, Credentials, DisplayConfig, KeypadConfig, ProviderConfig, ProxyConfig, SerialSettings } from './types.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/pinauthd/config.json';
 const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -160,6 +160,15 @@ function checkPort(value: string, allowStdio: boolean): string | null {
   return null;
 }
 
+/**
+ * Where the daemon binds the API socket when systemd does not pass one: the runtime directory
+ * (RuntimeDirectory=) when there is one, else next to the token store.
+ */
+export function defaultProxySocket(storePath: string, env: NodeJS.ProcessEnv = process.env): string {
+  const runtimeDir = env.RUNTIME_DIRECTORY?.split(':')[0];
+  return path.join(runtimeDir || path.dirname(storePath), 'api.sock');
+}
+
 /** The default token store location, following systemd's and XDG's conventions. */
 export function defaultStorePath(env: NodeJS.ProcessEnv = process.env): string {
   const stateDir = env.STATE_DIRECTORY?.split(':')[0];
@@ -262,6 +271,16 @@ function resolveProvider(fc: FileConfig, problems: string[]): ProviderConfig | n
   const verifyUrl = verifyValue === null ? null : endpoint('verifyUrl', verifyValue, false);
   const invalidateUrl = invalidateValue === null ? null : endpoint('invalidateUrl', invalidateValue, false);
 
+  // The signing proxy forwards to these origins only: checked like the endpoints (https, or
+  // http to loopback when allowed), and nothing but an origin (no path, query or fragment).
+  const apiOrigins: string[] = [];
+  (p.apiOrigins ?? preset.apiOrigins ?? []).forEach((value, i) => {
+    const u = checkUrl(`apiOrigins/${i}`, value, base);
+    if (u === null) return;
+    if (u.pathname !== '/' || u.search !== '') problems.push(`/provider/apiOrigins/${i}: must be an origin (scheme://host[:port]) without a path`);
+    else if (!apiOrigins.includes(u.origin)) apiOrigins.push(u.origin);
+  });
+
   // the authorize URL shown is `${authorizeUrl}?oauth_token=...`
   if (authorizeUrl && new URL(authorizeUrl).search) {
     problems.push('/provider/authorizeUrl: must not have a query string');
@@ -294,6 +313,7 @@ function resolveProvider(fc: FileConfig, problems: string[]): ProviderConfig | n
     maxReplyBytes: p.maxReplyBytes ?? PROVIDER_DEFAULTS.maxReplyBytes,
     requestTokenTtlSec: p.requestTokenTtlSec ?? preset.requestTokenTtlSec ?? PROVIDER_DEFAULTS.requestTokenTtlSec,
     minVerifyIntervalSec: p.minVerifyIntervalSec ?? preset.minVerifyIntervalSec ?? PROVIDER_DEFAULTS.minVerifyIntervalSec,
+    apiOrigins,
   };
   if (p.accessType !== undefined) provider.accessType = p.accessType;
   if (p.forceLogin !== undefined) provider.forceLogin = p.forceLogin;
@@ -402,10 +422,26 @@ export function resolveConfig(fileConfig: unknown, opts: ResolveOptions = {}): C
     ? path.resolve(file ? path.dirname(file) : process.cwd(), fc.store.path)
     : defaultStorePath(env);
 
+  const fp = fc.proxy as Required<NonNullable<FileConfig['proxy']>>;
+  const proxy: ProxyConfig = {
+    enabled: fp.enabled,
+    socket: fp.socket ?? defaultProxySocket(storePath, env),
+    methods: fp.methods,
+    paths: fp.paths,
+    maxBodyBytes: fp.maxBodyBytes,
+    maxFormBytes: fp.maxFormBytes,
+    maxReplyBytes: fp.maxReplyBytes,
+    timeoutMs: fp.timeoutMs,
+    maxConnections: fp.maxConnections,
+    rateLimit: fp.rateLimit,
+  };
+  // sun_path holds 107 bytes and a terminating NUL
+  if (Buffer.byteLength(proxy.socket) > 107) problems.push(`/proxy/socket: longer than 107 bytes (a Unix socket path limit): ${proxy.socket.slice(0, 60)}...`);
+
   if (problems.length > 0 || !provider) throw new ConfigError(source, problems);
 
   const credentials = resolveCredentials(fc, file, opts.secrets ?? envSecrets(env), opts.requireSecrets ?? true);
-  return { file, provider, credentials, store: { path: storePath }, display, keypad, daemon, log: { level } };
+  return { file, provider, credentials, store: { path: storePath }, display, keypad, daemon, proxy, log: { level } };
 }
 
 // ---------------------------------------------------------------------------------------

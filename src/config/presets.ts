@@ -25,6 +25,8 @@ export interface ProviderPreset {
   requestTokenTtlSec?: number;
   minVerifyIntervalSec?: number;
   allowHttpLoopback?: boolean;
+  /** Where the signing proxy may forward API calls: origins, absolute or relative to baseUrl. */
+  apiOrigins?: string[];
 }
 
 // The JSON imports are typed by their content; narrow the literal strings once here.

@@ -41,6 +41,7 @@ export interface FileConfig {
     maxReplyBytes?: number;
     requestTokenTtlSec?: number;
     minVerifyIntervalSec?: number;
+    apiOrigins?: string[];
   };
   credentials?: { consumerKey?: string; consumerSecret?: string };
   store?: { path?: string };
@@ -67,6 +68,18 @@ export interface FileConfig {
     pinTries?: number;
     backoff?: { initialMs?: number; maxMs?: number };
     reconnect?: { initialMs?: number; maxMs?: number };
+  };
+  proxy?: {
+    enabled?: boolean;
+    socket?: string;
+    methods?: string[];
+    paths?: string[];
+    maxBodyBytes?: number;
+    maxFormBytes?: number;
+    maxReplyBytes?: number;
+    timeoutMs?: number;
+    maxConnections?: number;
+    rateLimit?: { requests: number; perSeconds: number } | null;
   };
   log?: { level?: LogLevel };
 }
@@ -144,6 +157,7 @@ export const configSchema = {
         maxReplyBytes: { type: 'integer', minimum: 256, maximum: 16777216 },
         requestTokenTtlSec: { type: 'integer', minimum: 10, maximum: 86400 },
         minVerifyIntervalSec: { type: 'integer', minimum: 0, maximum: 86400 },
+        apiOrigins: { type: 'array', minItems: 1, maxItems: 16, items: urlString },
       },
     },
     credentials: {
@@ -195,6 +209,49 @@ export const configSchema = {
         pinTries: { type: 'integer', minimum: 1, maximum: 100, default: 3 },
         backoff: backoffSchema(1000, 300000),
         reconnect: backoffSchema(500, 30000),
+      },
+    },
+    proxy: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        socket: { type: 'string', minLength: 1, maxLength: 100, pattern: '^/[^\\x00-\\x1f]*$' },
+        methods: {
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          items: { enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] },
+          default: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        },
+        paths: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 64,
+          items: { type: 'string', minLength: 1, maxLength: 256, pattern: '^/[\\x21-\\x7e]*$' },
+          default: ['/'],
+        },
+        maxBodyBytes: { type: 'integer', minimum: 0, maximum: 1073741824, default: 16777216 },
+        maxFormBytes: { type: 'integer', minimum: 1024, maximum: 4194304, default: 262144 },
+        maxReplyBytes: { type: 'integer', minimum: 1024, maximum: 4294967296, default: 1073741824 },
+        timeoutMs: { type: 'integer', minimum: 100, maximum: 600000, default: 30000 },
+        maxConnections: { type: 'integer', minimum: 1, maximum: 1024, default: 64 },
+        rateLimit: {
+          anyOf: [
+            { type: 'null' },
+            {
+              type: 'object',
+              additionalProperties: false,
+              required: ['requests', 'perSeconds'],
+              properties: {
+                requests: { type: 'integer', minimum: 1, maximum: 100000 },
+                perSeconds: { type: 'integer', minimum: 1, maximum: 86400 },
+              },
+            },
+          ],
+          default: null,
+        },
       },
     },
     log: {

@@ -44,6 +44,8 @@ export interface ProviderConfig {
   requestTokenTtlSec: number;
   /** Shortest time between two scheduled token verifications. */
   minVerifyIntervalSec: number;
+  /** Origins (`https://api.x.com`) the signing proxy may forward to; the first is the default. */
+  apiOrigins: string[];
 }
 
 export interface Credentials {
@@ -102,6 +104,29 @@ export interface DaemonConfig {
   reconnect: { initialMs: number; maxMs: number };
 }
 
+/** The signing proxy on a Unix socket (src/proxy) and the policy of that socket. */
+export interface ProxyConfig {
+  enabled: boolean;
+  /** Where the daemon binds the socket when systemd does not hand it one. */
+  socket: string;
+  /** Methods a client may use (upper case). */
+  methods: string[];
+  /** Path prefixes a client may reach ('/' for all). */
+  paths: string[];
+  /** Request bodies larger than this are refused (413); streamed, never held whole. */
+  maxBodyBytes: number;
+  /** Form bodies are signed, so they are read whole first: their own, smaller cap. */
+  maxFormBytes: number;
+  /** Reply bodies larger than this are cut off (the client sees a truncated reply). */
+  maxReplyBytes: number;
+  /** Per upstream call: connect, reply headers, and any pause in the data, each at most this. */
+  timeoutMs: number;
+  /** Client connections served at once; more wait in the socket's backlog. */
+  maxConnections: number;
+  /** Token bucket: `requests` at once, refilled at `requests` per `perSeconds`; null: none. */
+  rateLimit: { requests: number; perSeconds: number } | null;
+}
+
 export interface Config {
   /** Absolute path of the file this came from (null: built-in default). */
   file: string | null;
@@ -111,5 +136,6 @@ export interface Config {
   display: DisplayConfig;
   keypad: KeypadConfig;
   daemon: DaemonConfig;
+  proxy: ProxyConfig;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }

@@ -161,8 +161,8 @@ export interface SignRequestInput {
   method: string;
   /** May carry a query (e.g. x_auth_access_type); it is signed. */
   url: string;
-  /** Form fields sent as the body; they are signed. */
-  body?: Record<string, string>;
+  /** The form body, raw (`a=1&a=2`) or as fields; its parameters are signed. */
+  body?: string | Record<string, string>;
   consumerKey: string;
   consumerSecret: string;
   token?: string;

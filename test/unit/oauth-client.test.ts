@@ -44,6 +44,7 @@ function providerFor(origin: string, over: Partial<ProviderConfig> = {}): Provid
     maxReplyBytes: 64 * 1024,
     requestTokenTtlSec: 900,
     minVerifyIntervalSec: 60,
+    apiOrigins: [origin],
     ...over,
   };
 }
