@@ -180,8 +180,9 @@ export class SoakDaemon {
     return { rssBytes: kb * 1024, fds: readdirSync(`/proc/${this.pid}/fd`).length };
   }
 
-  /** A full GC in the daemon and the heap it leaves (./probe.cjs). */
-  async probe(timeoutMs = 20_000): Promise<Probe> {
+  /** A full GC in the daemon and the heap it leaves (./probe.cjs); `snapshot`: and a heap snapshot. */
+  async probe(timeoutMs = 20_000, snapshot = false): Promise<Probe> {
+    if (snapshot) await writeFile(`${this.probeOut}.snapshot`, '');
     const seq = ++this.probes;
     this.child.kill('SIGUSR2');
     const deadline = Date.now() + timeoutMs;

@@ -8,7 +8,8 @@
  *   probe (without the probe's own collections), and over every window after the warm-up:
  *   a libuv timer firing 100 times a second, which the service itself does not carry.
  * $SOAK_PROBE_SNAPSHOTS=DIR: a heap snapshot of every probe whose number is in
- * $SOAK_PROBE_SNAPSHOT_AT (comma-separated), for scripts/soak/heap-diff.ts.
+ * $SOAK_PROBE_SNAPSHOT_AT (comma-separated), and of the probe after the soak created
+ * $SOAK_PROBE_OUT.snapshot, for scripts/soak/heap-diff.ts.
  */
 'use strict';
 const out = process.env.SOAK_PROBE_OUT;
@@ -46,7 +47,11 @@ if (out && typeof globalThis.gc === 'function') {
     // After the timers phase that records this handler's own pause (the two collections):
     // the probe does not count its own GC pauses in the next window.
     setTimeout(() => delay.reset(), 1);
-    if (snapshotDir && snapshotAt.has(seq)) probe.snapshot = v8.writeHeapSnapshot(require('node:path').join(snapshotDir, `probe-${seq}.heapsnapshot`));
+    const asked = `${out}.snapshot`;
+    if (snapshotDir && (snapshotAt.has(seq) || fs.existsSync(asked))) {
+      fs.rmSync(asked, { force: true });
+      probe.snapshot = v8.writeHeapSnapshot(require('node:path').join(snapshotDir, `probe-${seq}.heapsnapshot`));
+    }
     const tmp = `${out}.tmp`;
     fs.writeFileSync(tmp, `${JSON.stringify(probe)}\n`);
     fs.renameSync(tmp, out);

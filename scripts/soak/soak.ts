@@ -32,7 +32,7 @@ export interface SoakOptions {
    * are then V8's live heap at the sample, and no bound on it is judged.
    */
   forceGc?: boolean;
-  /** Heap snapshots at these sample numbers (for scripts/soak/heap-diff.ts); kept in `keepDir`. */
+  /** Heap snapshots at these sample numbers and at the end (for scripts/soak/heap-diff.ts); kept in `keepDir`. */
   snapshotAt?: number[];
   keepDir?: string;
   onSample?: (s: Sample, eventsSoFar: number) => void;
@@ -160,6 +160,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       opts.onSample?.(s, round * order.length);
     }
     const elapsedMs = Date.now() - started;
+    if (opts.snapshotAt?.length) await daemon.probe(60_000, true);
     const after = samples.filter((s) => s.round > warmupRounds);
     const totalDelayP99Ms = samples[samples.length - 1]?.totalDelayP99Ms ?? NaN;
     const assessment = assess(after, totalDelayP99Ms, opts.forceGc === false ? { ...opts.bounds, judgeHeap: false, delayP99Ms: null } : opts.bounds);
