@@ -80,9 +80,22 @@ async function ensureAuthorized(w: SoakWorld): Promise<void> {
 
 async function ensureAwaitingPin(w: SoakWorld): Promise<void> {
   if ((await settled(w)) === 'awaiting_pin') return;
-  const shown = w.daemon.waitForState('awaiting_pin');
-  const r = await w.daemon.ask('reauth');
-  if (!r?.ok) throw new Error(`reauth over the control socket failed: ${JSON.stringify(r)}`);
+  await reauthOverSocket(w);
+}
+
+/**
+ * `pinauthd reauth` until the daemon takes it: one that lands while the daemon verifies (a
+ * verification runs every second) is ignored, and the state in the answer says so.
+ */
+async function reauthOverSocket(w: SoakWorld): Promise<void> {
+  const shown = w.daemon.waitForState('awaiting_pin', 'requested');
+  for (;;) {
+    const r = await w.daemon.ask('reauth');
+    if (!r?.ok) throw new Error(`reauth over the control socket failed: ${JSON.stringify(r)}`);
+    const state = (r.result as { state: string }).state;
+    if (state !== 'authorized' && state !== 'verifying') break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   await shown;
 }
 
@@ -224,8 +237,12 @@ export async function prepare(kind: EventKind, w: SoakWorld): Promise<Preparatio
             await cliStatus();
             return 'command:cli-status';
           }
+          if (what === 'reauth') {
+            await reauthOverSocket(w);
+            return 'command:reauth';
+          }
           const next = newCode ? w.daemon.waitForState('awaiting_pin', 'requested') : null;
-          const answer = await w.daemon.ask(what === 'status' ? 'status' : what);
+          const answer = await w.daemon.ask(what);
           if (!answer?.ok) throw new Error(`${what} over the control socket failed: ${JSON.stringify(answer)}`);
           await next;
           return `command:${what}`;
@@ -240,14 +257,17 @@ export async function prepare(kind: EventKind, w: SoakWorld): Promise<Preparatio
       const how = pick(['keypad', 'socket'] as const);
       return {
         run: async () => {
-          const shown = w.daemon.waitForState('awaiting_pin', 'requested');
           if (how === 'keypad') {
+            // Keys typed while the daemon verifies are not taken (the keypad is idle then):
+            // type right after a verification, a second before the next.
+            await w.daemon.waitForState('authorized', 'verified');
             const asked = w.daemon.waitForState('confirm_reauth');
             keys(w, '0000#');
             await asked;
+            const shown = w.daemon.waitForState('awaiting_pin', 'requested');
             keys(w, '#');
-          } else await w.daemon.ask('reauth');
-          await shown;
+            await shown;
+          } else await reauthOverSocket(w);
           await authorize(w);
           await ensureAuthorized(w);
           return `reauth:${how}`;

@@ -16,7 +16,7 @@ import { ROOT } from './unit.js';
 import { DOC_BEGIN, DOC_END, GROWTH_PROSE, SOAK_PROSE, withSoakBlock } from './doc-block.js';
 
 
-const USAGE = 'usage: npm run soak -- [--minutes 30] [--seed N] [--write-doc] [--json FILE] [--snapshots N,M] [--keep DIR] [--only KIND,..] [--no-gc] [--sample-every ROUNDS]';
+const USAGE = 'usage: npm run soak -- [--minutes 30] [--seed N] [--write-doc] [--json FILE] [--snapshots N,M] [--keep DIR] [--only KIND,..] [--no-gc] [--sample-every ROUNDS] [--doc-from RESULT.json]';
 
 function table(head: string[], rows: Array<Array<string | number>>): string {
   const esc = (v: string | number) => String(v).replace(/\|/g, '\\|');
@@ -69,6 +69,7 @@ async function main(): Promise<number> {
         only: { type: 'string' },
         'no-gc': { type: 'boolean' },
         'sample-every': { type: 'string' },
+        'doc-from': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -86,6 +87,13 @@ async function main(): Promise<number> {
   if (!(minutes > 0) || !Number.isInteger(seed)) {
     process.stderr.write(`bad --minutes or --seed\n${USAGE}\n`);
     return 2;
+  }
+  if (values['doc-from']) {
+    // The block from a run saved with --json (e.g. a long run made without --write-doc).
+    const saved = JSON.parse(await readFile(values['doc-from'], 'utf8')) as SoakResult;
+    await writeDoc(render(saved, minutes) + saved.assessment.violations.map((v) => `\nBOUND EXCEEDED: ${v}\n`).join(''));
+    process.stdout.write(`wrote the figures of ${values['doc-from']} into docs/reliability.md\n`);
+    return 0;
   }
   const durationMs = minutes * 60_000;
   // The heap and V8's caches settle in the first minutes; a tenth of the run, at least two minutes.

@@ -1,8 +1,9 @@
 /**
- * The command the systemd unit runs, read from systemd/pinauthd.service, so that the soak
- * runs what ExecStart names (whatever the loader becomes) and not a copy of it: the node
- * flags between the node binary and the script, the script (/opt/pinauthd/dist/X is this
- * checkout's dist/X), the arguments after it, and the unit's Environment= lines.
+ * The command the systemd unit runs, read from systemd/pinauthd.service, so that the soak and
+ * the test harness (test/helpers/stack.ts) run what ExecStart names (whatever the loader
+ * becomes) and not a copy of it: the node flags between the node binary and the script, the
+ * script (/opt/pinauthd/dist/X is this checkout's dist/X), the arguments after it, and the
+ * unit's Environment= lines.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

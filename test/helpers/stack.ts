@@ -7,7 +7,6 @@
  * person would with hardware.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { after } from 'node:test';
 import os from 'node:os';
@@ -19,30 +18,19 @@ import { startTcpSim, type TcpSim } from '../../firmware-sim/tcp.js';
 import { startLocalProvider, type LocalProvider, type LocalProviderOptions } from '../../local-provider/provider.js';
 import { askDaemon, controlSocketPath } from '../../src/service/control.js';
 import type { DaemonStatus } from '../../src/lifecycle/daemon.js';
+import { unitCommand } from '../../scripts/soak/unit.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUNDLE = path.join(ROOT, 'dist/pinauthd.cjs');
 
-function execStart(unitText: string): { words: string[]; script: number } {
-  const line = /^ExecStart=(.*)$/m.exec(unitText)?.[1];
-  if (!line) throw new Error('the unit has no ExecStart');
-  const words = line.trim().split(/\s+/);
-  const script = words.findIndex((w) => /\.(c|m)?js$/.test(w));
-  if (script < 1) throw new Error(`no script on ExecStart: ${line}`);
-  return { words, script };
-}
-const unitFile = (): string => readFileSync(path.join(ROOT, 'systemd/pinauthd.service'), 'utf8');
-
 /** The node flags between the node binary and the script on the unit's ExecStart line. */
-export function unitNodeFlags(unitText = unitFile()): string[] {
-  const { words, script } = execStart(unitText);
-  return words.slice(1, script);
+export function unitNodeFlags(unitText?: string): string[] {
+  return unitCommand(unitText).nodeFlags;
 }
 
 /** The script the unit runs, in this checkout's dist/ (/opt/pinauthd/dist/X -> dist/X). */
-export function unitScript(unitText = unitFile()): string {
-  const { words, script } = execStart(unitText);
-  return path.join(ROOT, 'dist', path.basename(words[script]!));
+export function unitScript(unitText?: string): string {
+  return unitCommand(unitText).script;
 }
 
 /** What node runs before pinauthd's arguments: the unit's flags and script, what ships. */
