@@ -10,6 +10,6 @@ avr-size -A "$elf" | awk -v name="$name" '
   $1 == ".text" { text = $2 } $1 == ".data" { data = $2 } $1 == ".bss" { bss = $2 }
   END {
     flash = text + data; ram = data + bss
-    printf "%-20s flash %5d B (%4.1f%% of 30720 B)   RAM %4d B (%4.1f%% of 2048 B; %d B left for the stack)\n",
+    printf "%-28s flash %5d B (%4.1f%% of 30720 B)   RAM %4d B (%4.1f%% of 2048 B; %d B left for the stack)\n",
       name, flash, 100 * flash / 30720, ram, 100 * ram / 2048, 2048 - ram
   }'

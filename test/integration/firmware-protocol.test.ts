@@ -215,3 +215,40 @@ describe('reference firmware: 3x4 keypad and the I2C backpack', () => {
     board.stop();
   });
 });
+
+describe('reference firmware: no buzzer or LEDs, 115200 baud', () => {
+  let build: FirmwareBuild;
+  before(() => {
+    build = buildFirmware('lcd16x2-i2c-minimal-115200');
+  });
+
+  it('leaves beep and led out of the HELLO and answers them with ERR', async () => {
+    const { board, lines } = await boot(build, { cols: 16, rows: 2, i2cAddress: 0x27 });
+    assert.deepEqual(lines(), ['HELLO pinpad/1 kind=lcd cols=16 rows=2 caps=backlight,cursor keys=keys fw=pinpad-avr-1.0-i2c']);
+    await send(board, 'BEEP OK\nLED OK\nROW 1 still fine\n');
+    assert.deepEqual(lines(), ['ERR no beep', 'ERR no led']);
+    assert.equal(board.screenText()[1], 'still fine      ');
+    board.stop();
+  });
+
+  it('a burst faster than the LCD can take: the lines that lost bytes are dropped with an ERR, the rest drawn whole', async () => {
+    const { board, lines } = await boot(build, { cols: 16, rows: 2, i2cAddress: 0x27 });
+    lines();
+    // Over I2C a 16-character row takes about 9 ms to draw; at 115200 baud its line arrives in
+    // 2 ms, so 40 of them overflow the 256-byte receive buffer.
+    const sent = Array.from({ length: 40 }, (_, i) => `ROW ${i % 2} line ${String(i).padStart(2, '0')} ${'-'.repeat(6)}`);
+    await send(board, sent.map((l) => `${l}\n`).join(''));
+    const replies = lines();
+    assert.ok(replies.length > 0, 'some bytes were lost');
+    assert.deepEqual(new Set(replies), new Set(['ERR bytes lost']));
+    const drawn = new Set(sent.map((l) => l.slice(6)));
+    for (const row of board.screenText()) assert.ok(drawn.has(row.trimEnd()), `a whole line on the LCD: ${JSON.stringify(row)}`);
+    // Bytes lost at the very end took the last LF with them: a line end closes that line (one
+    // more ERR at most), and the next line is drawn.
+    await send(board, '\nROW 0 after it\n');
+    assert.ok(lines().every((l) => l === 'ERR bytes lost'));
+    assert.equal(board.screenText()[0], 'after it        ');
+    assert.deepEqual(board.lcd.violations, []);
+    board.stop();
+  });
+});
