@@ -3,6 +3,7 @@
  * docs/performance.md): with PINAUTHD_TRACE_STARTUP=1, every step is printed to stderr at
  * exit, in ms since the process started, with the built-in modules Node loaded since the
  * step before (Node's own record, process.moduleLoadList). Otherwise a step costs a call.
+ * process.uptime(), not performance.now(): the `performance` global loads node:perf_hooks.
  */
 import { writeSync } from 'node:fs';
 
@@ -21,7 +22,7 @@ function builtinsLoaded(): string {
 
 function record(step: string): void {
   if (steps.length === 0) process.on('exit', () => writeSync(2, `pinauthd start-up (ms since the process started):\n${steps.join('\n')}\n`));
-  if (steps.length < 40) steps.push(`${performance.now().toFixed(1).padStart(7)} ms  ${step}${builtinsLoaded()}`);
+  if (steps.length < 40) steps.push(`${(process.uptime() * 1000).toFixed(1).padStart(7)} ms  ${step}${builtinsLoaded()}`);
 }
 
 export const markStartup: (step: string) => void = TRACE ? record : () => {};

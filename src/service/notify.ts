@@ -13,8 +13,7 @@
  * flight the loop is held (each helper for at most `timeoutMs`), so that code after
  * `await notifier.stopping()` still runs at shutdown.
  */
-import { spawn as nodeSpawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess, spawn as nodeSpawn } from 'node:child_process';
 import type { Logger } from 'pino';
 
 export interface Notifier {
@@ -58,7 +57,8 @@ const MAX_STDERR_CHARS = 300;
 
 export function createNotifier(opts: NotifierOptions): Notifier {
   const env = opts.env ?? process.env;
-  const spawnImpl = opts.spawnImpl ?? nodeSpawn;
+  // node:child_process (with the net and dgram code it loads) only once there is a message
+  let spawnImpl = opts.spawnImpl;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const ownPid = opts.pid ?? process.pid;
   const log = opts.logger.child({ module: 'notify' });
@@ -97,7 +97,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     log.warn(fields, 'cannot notify systemd through systemd-notify; continuing without it (further failures of this kind are logged at debug level)');
   }
 
-  function runOne(msg: Message): Promise<void> {
+  function runOne(msg: Message, spawnImpl: typeof nodeSpawn): Promise<void> {
     return new Promise<void>((resolve) => {
       let settled = false;
       let child: ChildProcess | undefined;
@@ -163,7 +163,8 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     running = true;
     try {
       for (let msg = queue.shift(); msg; msg = queue.shift()) {
-        await runOne(msg);
+        spawnImpl ??= (await import('node:child_process')).spawn;
+        await runOne(msg, spawnImpl);
         if (msg.kind !== 'watchdog') holdLoop(-1);
         for (const w of msg.waiters) w();
       }
