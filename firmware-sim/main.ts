@@ -1,17 +1,24 @@
 #!/usr/bin/env node
 /**
- * Run the simulated pinpad for a person or a daemon:
+ * Run a simulated device for a person or a daemon (the pinpad, or an off-the-shelf display:
+ * adafruit-backpack[-20x4], lk204, serlcd[-20x4], with a simulated USB numpad where it has
+ * no keys of its own):
  *   node dist/firmware-sim/main.js [--profile lcd20x4] [--keys keys|line] [--delimiter LF]
  *                                  [--pty DIR | --tcp PORT] [--fw NAME] [--headless]
  * Prints the path (or tcp:// URL) to give the daemon, then shows the screen and takes keys.
  */
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { SimDevice, type SimDelimiter, type SimKeypadMode, type SimProfile } from './device.js';
+import type { SimDelimiter, SimKeypadMode } from './device.js';
+import { startFifoNumpad, type FifoNumpad } from './numpad.js';
+import { createPanel, needsNumpad, PANEL_PROFILES, type PanelProfile } from './profiles.js';
 import { startPtySim } from './pty.js';
 import { startTcpSim } from './tcp.js';
 import { runTui } from './tui.js';
 
-const PROFILES: SimProfile[] = ['lcd16x2', 'lcd20x4', 'oled128x64', 'text'];
+const PROFILES: PanelProfile[] = [...PANEL_PROFILES];
 const MODES: SimKeypadMode[] = ['keys', 'line'];
 const DELIMITERS: SimDelimiter[] = ['LF', 'CR', 'CRLF'];
 
@@ -54,8 +61,7 @@ async function main(): Promise<void> {
   }
   if (values.pty !== undefined && values.tcp !== undefined) fail('use --pty or --tcp, not both');
 
-  const device = new SimDevice({
-    profile: pick(values.profile, PROFILES, 'lcd16x2', 'profile'),
+  const device = createPanel(pick(values.profile, PROFILES, 'lcd16x2', 'profile'), {
     keypadMode: pick(values.keys, MODES, 'keys', 'keypad mode'),
     delimiter: pick(values.delimiter, DELIMITERS, 'LF', 'delimiter'),
     ...(values.fw !== undefined ? { fw: values.fw } : {}),
@@ -75,21 +81,28 @@ async function main(): Promise<void> {
     close = () => sim.close();
   }
 
+  // A display without keys gets a USB numeric keypad beside it, on a FIFO standing in for
+  // its event device (keypad.driver "evdev", keypad.grab false).
+  let numpad: FifoNumpad | null = null;
+  if (needsNumpad(device)) numpad = await startFifoNumpad(values.pty ?? (await mkdtemp(path.join(os.tmpdir(), 'pinpad-numpad-'))));
+
   let quitting = false;
   const quit = (): void => {
     if (quitting) return;
     quitting = true;
-    void close().finally(() => process.exit(0));
+    void Promise.all([close(), numpad?.close()]).finally(() => process.exit(0));
   };
   process.once('SIGINT', quit);
   process.once('SIGTERM', quit);
 
   process.stdout.write(`${where}\n`);
+  if (numpad) process.stdout.write(`keypad (evdev, grab false): ${numpad.path}\n`);
   if (values.headless || !process.stdin.isTTY) {
     device.on('command', (c) => process.stdout.write(`host> ${c.raw}${c.error ? ` -> ERR ${c.error}` : ''}\n`));
     return;
   }
-  runTui({ device, header: [`pinpad simulator: point the daemon at ${where}`], onQuit: quit });
+  const header = [`simulated ${device.profile}: point the daemon at ${where}`, ...(numpad ? [`and its keypad at ${numpad.path}`] : [])];
+  runTui({ device, header, ...(numpad ? { keypad: numpad } : {}), onQuit: quit });
 }
 
 main().catch((err: unknown) => {

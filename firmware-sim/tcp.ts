@@ -3,10 +3,10 @@
  * one client at a time (a second client is refused by closing it at once).
  */
 import net from 'node:net';
-import type { SimDevice } from './device.js';
+import type { SimPanel } from './panel.js';
 
 export interface TcpSimOptions {
-  device: SimDevice;
+  device: SimPanel;
   host?: string;
   /** 0 (default) picks a free port; replug listens on the same one again. */
   port?: number;

@@ -4,7 +4,7 @@
  * foreground so a QR code reads dark-on-light and scans from the screen), and the keypad
  * on the keyboard.
  */
-import type { SimDevice } from './device.js';
+import type { SimPanel } from './panel.js';
 
 export interface RenderOptions {
   /** Draw only the part of the framebuffer with dark pixels (plus a margin), for narrow terminals. */
@@ -20,7 +20,7 @@ const BORDER_COLS = 2;
 const CROP_MARGIN_PX = 4;
 
 /** The TUI's frame as plain text (no escape codes): pure, for tests and the daemon's demo. */
-export function renderScreen(device: SimDevice, options: RenderOptions = {}): string {
+export function renderScreen(device: SimPanel, options: RenderOptions = {}): string {
   const parts: string[] = [];
   if (device.kind === 'graphic') parts.push(renderPixels(device, options));
   parts.push(renderTextBox(device.screenText()));
@@ -33,7 +33,7 @@ function renderTextBox(rows: string[]): string {
   return [`┌${'─'.repeat(width)}┐`, ...rows.map((row) => `│${row}│`), `└${'─'.repeat(width)}┘`].join('\n');
 }
 
-function renderPixels(device: SimDevice, options: RenderOptions): string {
+function renderPixels(device: SimPanel, options: RenderOptions): string {
   const { width, height, data } = device.pixels();
   let x0 = 0;
   let x1 = width;
@@ -76,7 +76,7 @@ function renderPixels(device: SimDevice, options: RenderOptions): string {
   return lines.join('\n');
 }
 
-function renderStatus(device: SimDevice): string {
+function renderStatus(device: SimPanel): string {
   const parts = [`${device.profile} ${device.cols}x${device.rows}`];
   if (device.kind === 'text') return parts.concat('plain text display').join('  ');
   if (device.caps.includes('backlight')) parts.push(`backlight ${device.backlight ? 'on' : 'off'}`);
@@ -93,9 +93,11 @@ function renderStatus(device: SimDevice): string {
 }
 
 export interface TuiOptions {
-  device: SimDevice;
+  device: SimPanel;
   /** Lines shown above the screen (where to point the daemon). */
   header?: string[];
+  /** A keypad apart from the display (a simulated USB numpad): the keyboard's keys go to it. */
+  keypad?: { pressKey(key: string): void };
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
   onQuit: () => void;
@@ -106,6 +108,8 @@ const LOG_LINES = 5;
 /** Run the interactive UI until the person quits; returns a function that stops it. */
 export function runTui(options: TuiOptions): () => void {
   const { device, onQuit } = options;
+  const keypad = options.keypad ?? device;
+  const keypadMode = options.keypad ? 'keys' : device.keypadMode;
   const stdin = options.stdin ?? process.stdin;
   const stdout = options.stdout ?? process.stdout;
   const header = options.header ?? [];
@@ -123,9 +127,11 @@ export function runTui(options: TuiOptions): () => void {
     if (stopped) return;
     const crop = (stdout.columns ?? 80) < device.pixels().width + 2 * BORDER_COLS;
     const help =
-      device.keypadMode === 'keys'
+      keypadMode === 'keys'
         ? 'keys: 0-9 * # A-D   Backspace=*  Enter=#   r=reset  q=quit'
-        : 'type a line, Enter sends it   Ctrl-R=reset  Ctrl-C=quit';
+        : keypadMode === 'none'
+          ? 'this display has no keypad   r=reset  q=quit'
+          : 'type a line, Enter sends it   Ctrl-R=reset  Ctrl-C=quit';
     const frame = [
       ...header,
       '',
@@ -133,7 +139,7 @@ export function runTui(options: TuiOptions): () => void {
       '',
       `host> ${received.join('  |  ')}`,
       `sent> ${sent.join('  |  ')}`,
-      device.keypadMode === 'line' ? `line> ${editing}_` : '',
+      keypadMode === 'line' ? `line> ${editing}_` : '',
       help,
     ];
     stdout.write(`\x1b[H\x1b[2J${frame.join('\n')}\n`);
@@ -151,8 +157,8 @@ export function runTui(options: TuiOptions): () => void {
   const onKeys = (chunk: Buffer): void => {
     for (const ch of chunk.toString('utf8')) {
       if (ch === '\x03') return quit();
-      if (device.keypadMode === 'keys') handleKey(ch);
-      else if (handleLineChar(ch)) return;
+      if (keypadMode === 'line') handleLineChar(ch);
+      else handleKey(ch);
     }
     draw();
   };
@@ -160,21 +166,23 @@ export function runTui(options: TuiOptions): () => void {
   const handleKey = (ch: string): void => {
     if (ch === 'q') return quit();
     if (ch === 'r') return device.reset();
-    if (ch === '\x7f' || ch === '\b') return device.pressKey('*');
-    if (ch === '\r' || ch === '\n') return device.pressKey('#');
-    const key = ch.toUpperCase();
-    if (/^[0-9*#A-D]$/.test(key)) device.pressKey(key);
+    if (keypadMode === 'none') return;
+    const key = ch === '\x7f' || ch === '\b' ? '*' : ch === '\r' || ch === '\n' ? '#' : ch.toUpperCase();
+    if (!/^[0-9*#A-D]$/.test(key)) return;
+    try {
+      keypad.pressKey(key);
+    } catch {
+      // a key this keypad does not have (a numpad's D)
+    }
   };
 
-  /** Returns true when the UI quit. */
-  const handleLineChar = (ch: string): boolean => {
+  const handleLineChar = (ch: string): void => {
     if (ch === '\x12') device.reset();
     else if (ch === '\x7f' || ch === '\b') editing = editing.slice(0, -1);
     else if (ch === '\r' || ch === '\n') {
       device.typeLine(editing);
       editing = '';
     } else if (ch >= ' ' && ch <= '~') editing += ch;
-    return false;
   };
 
   const quit = (): void => {

@@ -12,7 +12,8 @@
  * The JSON-schema validators are generated code already (scripts/generate-validators.ts,
  * src/generated/): Ajv's compiler is not in the bundle.
  *
- * serialport stays external: its native binding is found relative to its own package.
+ * serialport and koffi stay external: their native binaries are found relative to their own
+ * packages.
  *
  * Nothing in it is edited or swapped: the packages' own code, bundled as it is. What
  * start-up does not need is loaded later by our own code (import() of the daemon, the other
@@ -50,7 +51,7 @@ const result = await build({
   // promise: a real import() would start the ES module loader just for that
   supported: { 'dynamic-import': false },
   // web-streams-polyfill: fetch-blob requires it only where Node has no ReadableStream
-  external: ['serialport', '@serialport/bindings-cpp', 'web-streams-polyfill'],
+  external: ['serialport', '@serialport/bindings-cpp', 'koffi', 'web-streams-polyfill'],
   legalComments: 'none',
   minify: true,
   sourcemap: 'linked',

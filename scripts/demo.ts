@@ -5,8 +5,12 @@
  * missing) stands in for the serial display and keypad, and the real daemon runs as a
  * child process exactly as systemd would run it.
  *
- *   node dist/scripts/demo.js [--auto] [--once] [--profile lcd20x4|lcd16x2|oled128x64|text]
- *                             [--keys keys|line] [--tcp] [--port 8723]
+ *   node dist/scripts/demo.js [--auto] [--once] [--profile PROFILE] [--keys keys|line] [--tcp] [--port 8723]
+ *
+ * PROFILE: the pinpad firmware simulator (lcd20x4, lcd16x2, oled128x64, text), or a model
+ * of an off-the-shelf display speaking its own command set: adafruit-backpack[-20x4] (Matrix
+ * Orbital commands; with a simulated USB numpad read as the evdev keypad), lk204 (with its
+ * own keypad), serlcd[-20x4] (with the numpad).
  *
  * With a terminal, you are the person: open the URL, approve, type the PIN on the simulated
  * keypad. Without one (or with --auto) the demo plays the person.
@@ -18,7 +22,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SimDevice, type SimProfile } from '../firmware-sim/device.js';
+import { startFifoNumpad } from '../firmware-sim/numpad.js';
+import { createPanel, daemonDeviceConfig, needsNumpad, PANEL_PROFILES, type PanelProfile } from '../firmware-sim/profiles.js';
 import { startPtySim } from '../firmware-sim/pty.js';
 import { startTcpSim } from '../firmware-sim/tcp.js';
 import { renderScreen, runTui } from '../firmware-sim/tui.js';
@@ -27,11 +32,11 @@ import { askDaemon, controlSocketPath } from '../src/service/control.js';
 import type { DaemonStatus } from '../src/lifecycle/daemon.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const PROFILES: SimProfile[] = ['lcd16x2', 'lcd20x4', 'oled128x64', 'text'];
+const PROFILES: readonly string[] = PANEL_PROFILES;
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`${msg}\n`);
-  process.stderr.write('usage: npm start -- [--auto] [--once] [--profile lcd20x4|lcd16x2|oled128x64|text] [--keys keys|line] [--tcp] [--port N]\n');
+  process.stderr.write(`usage: npm start -- [--auto] [--once] [--profile ${PANEL_PROFILES.join('|')}] [--keys keys|line] [--tcp] [--port N]\n`);
   process.exit(2);
 }
 
@@ -69,17 +74,20 @@ async function main(): Promise<number> {
   } catch (e) {
     usage((e as Error).message);
   }
-  const profile = values.profile as SimProfile;
+  const profile = values.profile as PanelProfile;
   if (!PROFILES.includes(profile)) usage(`unknown profile ${profile}`);
   const keypadMode = profile === 'text' ? 'line' : values.keys === 'line' ? 'line' : 'keys';
   const interactive = !values.auto && process.stdin.isTTY === true && process.stdout.isTTY === true;
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pinauthd-demo-'));
   const provider = await startProvider(Number(values.port));
-  const sim = new SimDevice({ profile, keypadMode, delimiter: 'LF' });
+  const sim = createPanel(profile, { keypadMode, delimiter: 'LF' });
   const useTcp = values.tcp || !haveSocat();
   const link = useTcp ? await startTcpSim({ device: sim }) : await startPtySim({ device: sim, dir });
   const port = 'hostPath' in link ? link.hostPath : link.url;
+  // A display without keys: the keypad is a simulated USB numpad, read as the evdev keypad.
+  const numpad = needsNumpad(sim) ? await startFifoNumpad(dir) : null;
+  const keypad = numpad ?? sim;
 
   const storePath = path.join(dir, 'state', 'tokens.json');
   const configPath = path.join(dir, 'config.json');
@@ -90,8 +98,7 @@ async function main(): Promise<number> {
         provider: { preset: 'local', baseUrl: provider.url },
         credentials: { consumerKey: DEMO_CONSUMER.key, consumerSecret: DEMO_CONSUMER.secret },
         store: { path: storePath },
-        display: { driver: profile === 'text' ? 'text' : 'pinpad', port, cols: 40, rows: 4 },
-        keypad: { mode: keypadMode },
+        ...daemonDeviceConfig(sim, port, numpad?.path ?? null),
         daemon: { backoff: { initialMs: 500, maxMs: 5000 } },
         log: { level: 'info' },
       },
@@ -118,6 +125,7 @@ async function main(): Promise<number> {
   const cleanup = async () => {
     if (daemon.exitCode === null) daemon.kill('SIGTERM');
     const code = await exited;
+    await numpad?.close();
     await link.close();
     await provider.close();
     logFile.end();
@@ -142,7 +150,7 @@ async function main(): Promise<number> {
         stop();
         void cleanup().then(resolve);
       };
-      stop = runTui({ device: sim, header, onQuit: finish });
+      stop = runTui({ device: sim, header, ...(numpad ? { keypad: numpad } : {}), onQuit: finish });
       void exited.then(() => {
         stop();
         process.stdout.write(`\n${renderScreen(sim)}\n`);
@@ -180,9 +188,9 @@ async function main(): Promise<number> {
       await sleep(1500);
       const pin = provider.approve(token);
       process.stdout.write(`\n[demo] approved on the provider's page as @twitterapi; PIN ${pin}; typing it on the keypad\n`);
-      if (keypadMode === 'keys') {
+      if (keypadMode === 'keys' || numpad) {
         for (const k of pin) {
-          sim.pressKey(k);
+          keypad.pressKey(k);
           await sleep(200);
         }
       } else sim.typeLine(pin);

@@ -85,7 +85,11 @@ export interface LoadOptions {
 
 function formatAjvError(e: ErrorObject): string {
   const at = e.instancePath || '';
+  // A key that fails its propertyNames rule (keypad.keymap): name the key itself.
+  if (e.propertyName !== undefined) return `${at}/${e.propertyName.slice(0, 40)}: must be one printable ASCII character (a key code)`;
   switch (e.keyword) {
+    case 'propertyNames':
+      return '';
     case 'additionalProperties':
       return `${at}/${String(e.params.additionalProperty)}: unknown property`;
     case 'required':
@@ -100,7 +104,7 @@ function formatAjvError(e: ErrorObject): string {
 /** Validate (and fill schema defaults into) a parsed config; returns the problem lines. */
 export function validateFileConfig(data: unknown): string[] {
   if (validateFileConfigSchema(data)) return [];
-  const lines = (validateFileConfigSchema.errors ?? []).map(formatAjvError);
+  const lines = (validateFileConfigSchema.errors ?? []).map(formatAjvError).filter((l) => l !== '');
   return [...new Set(lines)];
 }
 
@@ -321,6 +325,21 @@ function resolveProvider(fc: FileConfig, problems: string[]): ProviderConfig | n
   return provider;
 }
 
+/**
+ * The key codes of an LK204-25 with a 4x4 keypad on rows 1-4, columns 1-4 of its connector
+ * (the manual's table: 'A' at row 1 column 1, five codes a row), read as the common 4x4
+ * keypad's legend 1 2 3 A / 4 5 6 B / 7 8 9 C / * 0 # D.
+ */
+export const DEFAULT_LK_KEYMAP: Readonly<Record<string, string>> = Object.freeze({
+  A: '1', B: '2', C: '3', D: 'A',
+  F: '4', G: '5', H: '6', I: 'B',
+  K: '7', L: '8', M: '9', N: 'C',
+  P: '*', Q: '0', R: '#', S: 'D',
+});
+
+/** Displays that are plain character LCDs driven by byte commands: 16x2 up to 20x4. */
+const BYTE_LCDS: readonly string[] = ['matrix-orbital', 'serlcd'];
+
 function resolveDevices(fc: FileConfig, problems: string[]): { display: DisplayConfig; keypad: KeypadConfig } {
   const d = fc.display ?? {};
   const k = fc.keypad ?? {};
@@ -336,13 +355,41 @@ function resolveDevices(fc: FileConfig, problems: string[]): { display: DisplayC
     problems.push('/display/port: the console driver uses stdio');
     port = 'stdio';
   }
+  if (BYTE_LCDS.includes(driver)) {
+    if ((d.cols ?? 16) > 20) problems.push(`/display/cols: the ${driver} driver drives character LCDs of up to 20 columns`);
+    if ((d.rows ?? 2) > 4) problems.push(`/display/rows: the ${driver} driver drives character LCDs of up to 4 rows`);
+  }
+  if (d.setSize !== undefined && driver !== 'matrix-orbital') problems.push('/display/setSize: only for the matrix-orbital driver');
+
   let keypadPort = k.port ?? null;
+  // An LK module's keypad rides on the display's line; any other display needs a keypad of its own.
+  const keypadDriver = k.driver ?? (driver === 'matrix-orbital' && keypadPort === null ? 'matrix-orbital' : 'lines');
   if (keypadPort !== null) {
-    const problem = checkPort(keypadPort, true);
+    const problem = keypadDriver === 'evdev' ? checkEventDevice(keypadPort) : checkPort(keypadPort, true);
     if (problem) problems.push(`/keypad/port: ${problem}`);
     // the same device for both means one microcontroller drives both
-    if (keypadPort === port) keypadPort = null;
+    if (keypadPort === port) {
+      if (keypadDriver === 'evdev') problems.push('/keypad/port: the evdev keypad is an input device, not the display\'s port');
+      keypadPort = null;
+    }
   }
+  if (keypadDriver === 'evdev' && k.port == null) {
+    problems.push('/keypad/port: the evdev keypad needs its event device (ls /dev/input/by-id/, e.g. /dev/input/by-id/usb-...-event-kbd)');
+  }
+  if (keypadDriver === 'matrix-orbital' && (driver !== 'matrix-orbital' || keypadPort !== null)) {
+    problems.push('/keypad/driver: the matrix-orbital keypad is an LK module\'s, on its display\'s line: use it with display.driver "matrix-orbital" and no keypad.port');
+  }
+  if (keypadDriver === 'lines' && keypadPort === null && BYTE_LCDS.includes(driver)) {
+    problems.push(
+      `/keypad/port: the ${driver} display has no line keypad of its own: set keypad.driver "evdev" and keypad.port to the USB keypad (/dev/input/by-id/...-event-kbd), or keypad.port to a serial keypad` +
+        (driver === 'matrix-orbital' ? ', or keypad.driver "matrix-orbital" for an LK module\'s keypad' : ''),
+    );
+  }
+  const sendsKeys = keypadDriver !== 'lines';
+  if (sendsKeys && k.mode === 'line') problems.push(`/keypad/mode: the ${keypadDriver} keypad sends single keys ("keys" mode)`);
+  if (k.keymap !== undefined && keypadDriver !== 'matrix-orbital') problems.push('/keypad/keymap: only for the matrix-orbital keypad');
+  if (k.grab !== undefined && keypadDriver !== 'evdev') problems.push('/keypad/grab: only for the evdev keypad');
+
   const base = { ...DEFAULT_SERIAL, ...fc.serial };
   const display: DisplayConfig = {
     driver,
@@ -350,16 +397,26 @@ function resolveDevices(fc: FileConfig, problems: string[]): { display: DisplayC
     cols: d.cols ?? 16,
     rows: d.rows ?? 2,
     serial: { ...base, ...d.serial },
+    setSize: d.setSize ?? true,
   };
   const keypad: KeypadConfig = {
+    driver: keypadDriver,
     port: keypadPort,
-    mode: k.mode ?? (driver === 'pinpad' ? 'keys' : 'line'),
+    mode: sendsKeys ? 'keys' : (k.mode ?? (driver === 'pinpad' ? 'keys' : 'line')),
     delimiter: k.delimiter ?? 'LF',
     autoSubmit: k.autoSubmit ?? true,
     maxLineBytes: k.maxLineBytes ?? 128,
     serial: { ...base, ...k.serial },
+    keymap: k.keymap ?? DEFAULT_LK_KEYMAP,
+    grab: k.grab ?? true,
   };
   return { display, keypad };
+}
+
+/** An evdev keypad's path: an absolute path to its event device; returns a problem or null. */
+function checkEventDevice(value: string): string | null {
+  if (value === 'stdio' || value.startsWith('tcp://')) return 'the evdev keypad needs its event device path (/dev/input/by-id/...-event-kbd)';
+  return checkPort(value, false);
 }
 
 function resolveCredentials(fc: FileConfig, file: string | null, secrets: ExternalSecrets, required: boolean): Credentials {

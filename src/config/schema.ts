@@ -5,10 +5,13 @@
  * Defaults that do not depend on other values live in the schema (Ajv `useDefaults`); the
  * rest (presets, serial defaults, paths) in ./load.ts.
  */
-import type { Delimiter, DisplayDriverName, FlowControl, KeypadMode, Parity, SignatureMethod } from './types.js';
+import type { Delimiter, DisplayDriverName, FlowControl, KeypadDriverName, KeypadMode, Parity, SignatureMethod } from './types.js';
 
 export const PRESET_NAMES = ['twitter', 'flickr', 'smugmug', 'local', 'generic'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
+
+/** The keys of pinauthd's keypad (docs/protocol.md "Keypad input"). */
+export const KEYPAD_KEYS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '#', 'A', 'B', 'C', 'D'] as const;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -51,14 +54,18 @@ export interface FileConfig {
     cols?: number;
     rows?: number;
     serial?: FileSerialSettings;
+    setSize?: boolean;
   };
   keypad?: {
+    driver?: KeypadDriverName;
     port?: string | null;
     mode?: KeypadMode;
     delimiter?: Delimiter;
     autoSubmit?: boolean;
     maxLineBytes?: number;
     serial?: FileSerialSettings;
+    keymap?: Record<string, string>;
+    grab?: boolean;
   };
   /** Defaults for both ports; display.serial / keypad.serial override field by field. */
   serial?: FileSerialSettings;
@@ -178,11 +185,12 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        driver: { enum: ['pinpad', 'text', 'console'], default: 'pinpad' },
+        driver: { enum: ['pinpad', 'text', 'console', 'matrix-orbital', 'serlcd'], default: 'pinpad' },
         port: { type: 'string', minLength: 1, maxLength: 512 },
         cols: { type: 'integer', minimum: 8, maximum: 40, default: 16 },
         rows: { type: 'integer', minimum: 1, maximum: 8, default: 2 },
         serial: serialSchema,
+        setSize: { type: 'boolean' },
       },
     },
     keypad: {
@@ -190,12 +198,20 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
+        driver: { enum: ['lines', 'matrix-orbital', 'evdev'] },
         port: { type: ['string', 'null'], minLength: 1, maxLength: 512, default: null },
         mode: { enum: ['line', 'keys'] },
         delimiter: { enum: ['LF', 'CR', 'CRLF'], default: 'LF' },
         autoSubmit: { type: 'boolean', default: true },
         maxLineBytes: { type: 'integer', minimum: 32, maximum: 1024, default: 128 },
         serial: serialSchema,
+        keymap: {
+          type: 'object',
+          maxProperties: 95,
+          propertyNames: { pattern: '^[\\x21-\\x7e]$' },
+          additionalProperties: { enum: [...KEYPAD_KEYS] },
+        },
+        grab: { type: 'boolean' },
       },
     },
     serial: serialSchema,

@@ -66,7 +66,13 @@ export interface SerialSettings {
   flowControl: FlowControl;
 }
 
-export type DisplayDriverName = 'pinpad' | 'text' | 'console';
+export type DisplayDriverName = 'pinpad' | 'text' | 'console' | 'matrix-orbital' | 'serlcd';
+/**
+ * Where key presses come from: `lines` on a serial port (a pinpad, a serial keypad, a
+ * terminal), `matrix-orbital` the key bytes of an LK module on the display's line, `evdev`
+ * a USB keypad's Linux input events.
+ */
+export type KeypadDriverName = 'lines' | 'matrix-orbital' | 'evdev';
 export type KeypadMode = 'line' | 'keys';
 export type Delimiter = 'LF' | 'CR' | 'CRLF';
 
@@ -78,10 +84,16 @@ export interface DisplayConfig {
   cols: number;
   rows: number;
   serial: SerialSettings;
+  /** matrix-orbital: send the Adafruit backpack's "set LCD size" (FE D1) at each open. */
+  setSize: boolean;
 }
 
 export interface KeypadConfig {
-  /** null: the keypad is on the display's port (one microcontroller drives both). */
+  driver: KeypadDriverName;
+  /**
+   * null: the keypad is on the display's port (one microcontroller drives both, or an LK
+   * module's keypad). evdev: the event device, /dev/input/by-id/...-event-kbd.
+   */
   port: string | null;
   mode: KeypadMode;
   delimiter: Delimiter;
@@ -90,6 +102,10 @@ export interface KeypadConfig {
   /** Lines longer than this are dropped as noise. */
   maxLineBytes: number;
   serial: SerialSettings;
+  /** matrix-orbital: the module's key code (one character) -> keypad key ('0'-'9', '*', '#', 'A'-'D'). */
+  keymap: Readonly<Record<string, string>>;
+  /** evdev: take the device exclusively (EVIOCGRAB), so its keys reach nothing else. */
+  grab: boolean;
 }
 
 export interface DaemonConfig {

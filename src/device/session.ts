@@ -11,14 +11,20 @@ import type { DisplayConfig, KeypadConfig, PinFormat, SerialSettings } from '../
 import { PinauthError, toPinauthError } from '../errors.js';
 import { createTransport } from '../transport/index.js';
 import type { Transport } from '../transport/types.js';
-import { PinpadDisplay } from './display/pinpad.js';
-import { ConsoleDisplay } from './display/console.js';
-import { TextDisplay, type DeviceWriter } from './display/text.js';
+import { createDisplay } from './display/index.js';
+import type { DeviceWriter } from './display/text.js';
 import { msUntilCountdownChanges } from './display/layout.js';
-import { createKeypad } from './keypad.js';
-import { LineSplitter } from './lines.js';
+import { EvdevKeys } from './keypad/evdev.js';
+import { createKeypad } from './keypad/keys.js';
+import { LineSplitter } from './keypad/lines.js';
+import { LK_KEYPAD_SETUP, LkKeys } from './keypad/matrix-orbital.js';
 import type { Display, DisplayInfo, Keypad, KeypadContext, KeypadEvent, View } from './types.js';
 
+/** What a port's bytes go through: lines, an LK's key bytes, or input events. */
+interface PortInput {
+  push(chunk: Buffer): void;
+  end(): void;
+}
 
 export interface DeviceSessionEvents {
   key: [KeypadEvent];
@@ -36,7 +42,8 @@ export interface DeviceSessionOptions {
   logger: Logger;
   /** serialport binding for device paths (MockBinding in tests). */
   binding?: unknown;
-  transportFactory?: (port: string, serial: SerialSettings) => Transport;
+  /** Opens a port; `kind` 'input' is the evdev keypad's event device. */
+  transportFactory?: (port: string, serial: SerialSettings, kind: 'serial' | 'input') => Transport;
   /** DaemonConfig.reconnect. */
   reconnect?: { initialMs: number; maxMs: number };
   /** Re-show a view with a countdown this often (ms). Default 1000. */
@@ -51,7 +58,7 @@ interface Link {
   carriesDisplay: boolean;
   carriesKeypad: boolean;
   transport: Transport | null;
-  splitter: LineSplitter | null;
+  input: PortInput | null;
   connected: boolean;
   attempt: number;
   inOutage: boolean;
@@ -65,7 +72,7 @@ export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
   readonly #opts: DeviceSessionOptions;
   readonly #logger: Logger;
   readonly #links: Link[];
-  readonly #factory: (port: string, serial: SerialSettings) => Transport;
+  readonly #factory: NonNullable<DeviceSessionOptions['transportFactory']>;
   readonly #reconnect: { initialMs: number; maxMs: number };
   #view: View | null = null;
   #ticker: NodeJS.Timeout | null = null;
@@ -83,12 +90,13 @@ export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
     this.#logger = opts.logger;
     this.#reconnect = opts.reconnect ?? { initialMs: 500, maxMs: 30_000 };
     this.#factory =
-      opts.transportFactory ?? ((port, serial) => createTransport(port, serial, { logger: opts.logger, binding: opts.binding }));
+      opts.transportFactory ??
+      ((port, serial, kind) => createTransport(port, serial, { logger: opts.logger, binding: opts.binding, ...(kind === 'input' ? { input: { grab: opts.keypad.grab } } : {}) }));
 
     const samePort = opts.keypad.port === null || opts.keypad.port === opts.display.port;
     const link = (name: Link['name'], port: string, serial: SerialSettings, display: boolean, keypad: boolean): Link => ({
       name, port, serial, carriesDisplay: display, carriesKeypad: keypad,
-      transport: null, splitter: null, connected: false, attempt: 0, inOutage: false, lastErrorCode: null, timer: null,
+      transport: null, input: null, connected: false, attempt: 0, inOutage: false, lastErrorCode: null, timer: null,
     });
     this.#links = samePort
       ? [link('device', opts.display.port, opts.display.serial, true, true)]
@@ -97,21 +105,14 @@ export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
           link('keypad', opts.keypad.port!, opts.keypad.serial, false, true),
         ];
     const displayLink = this.#links.find((l) => l.carriesDisplay)!;
-    const write: DeviceWriter = (text) => {
+    const write: DeviceWriter = (data) => {
       const t = displayLink.transport;
       if (!t || !displayLink.connected) {
         return Promise.reject(new PinauthError('DEVICE_DISCONNECTED', `${displayLink.port} is not connected`));
       }
-      return t.write(text);
+      return t.write(data);
     };
-    const dlog = opts.logger.child({ module: 'display' });
-    const { cols, rows } = opts.display;
-    this.display =
-      opts.display.driver === 'pinpad'
-        ? new PinpadDisplay({ write, cols, rows, logger: dlog })
-        : opts.display.driver === 'console'
-          ? new ConsoleDisplay({ write, cols, logger: dlog })
-          : new TextDisplay({ write, cols, rows, logger: dlog });
+    this.display = createDisplay(opts.display, write, opts.logger.child({ module: 'display' }));
 
     this.keypad = createKeypad({ mode: opts.keypad.mode, pin: opts.pin, autoSubmit: opts.keypad.autoSubmit });
     this.keypad.on('key', (e) => this.emit('key', e));
@@ -154,6 +155,7 @@ export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
+    this.#logger.info({ display: { driver: this.#opts.display.driver, ...this.display.info }, keypad: this.#opts.keypad.driver }, 'device layer');
     await Promise.all(this.#links.map((l) => this.#open(l)));
   }
 
@@ -185,8 +187,8 @@ export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
       this.#links.map(async (l) => {
         if (l.timer) clearTimeout(l.timer);
         l.timer = null;
-        l.splitter?.end();
-        l.splitter = null;
+        l.input?.end();
+        l.input = null;
         const t = l.transport;
         l.transport = null;
         l.connected = false;
@@ -218,8 +220,9 @@ export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
   async #open(link: Link): Promise<void> {
     if (this.#stopped) return;
     let transport: Transport;
+    const kind = link.carriesKeypad && !link.carriesDisplay && this.#opts.keypad.driver === 'evdev' ? 'input' : 'serial';
     try {
-      transport = this.#factory(link.port, link.serial);
+      transport = this.#factory(link.port, link.serial, kind);
       await transport.open();
     } catch (err) {
       this.#outage(link, toPinauthError(err));
@@ -229,24 +232,19 @@ export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
       await transport.close().catch(() => {});
       return;
     }
-    const splitter = new LineSplitter({
-      delimiter: this.#opts.keypad.delimiter,
-      maxLineBytes: this.#opts.keypad.maxLineBytes,
-      onLine: (line) => this.#line(link, line),
-      onNoise: (reason) => this.emit('noise', { count: 1, reason }),
-    });
+    const input = this.#inputFor(link);
     link.transport = transport;
-    link.splitter = splitter;
+    link.input = input;
     link.connected = true;
     link.attempt = 0;
-    transport.on('data', (chunk) => splitter.push(chunk));
+    transport.on('data', (chunk) => input.push(chunk));
     transport.once('close', (err) => {
-      splitter.end();
+      input.end();
       if (link.transport !== transport) return;
       link.transport = null;
-      link.splitter = null;
+      link.input = null;
       link.connected = false;
-      if (link.carriesDisplay && this.display instanceof PinpadDisplay) this.display.disconnected();
+      if (link.carriesDisplay) this.display.detached();
       if (this.#stopped || err === null) return;
       this.#outage(link, toPinauthError(err));
     });
@@ -256,20 +254,35 @@ export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
     link.lastErrorCode = null;
     // A half-typed entry does not survive an outage (the keypad may have been power-cycled
     // with the display); reset() clears the echo too, so the screen shows what is held.
-    if (link.carriesKeypad) this.keypad.reset();
-    if (link.carriesDisplay) {
-      if (this.display instanceof PinpadDisplay) void this.display.hello();
-      // The device may have been reset or replaced: send the whole frame.
-      void this.display.redraw();
+    if (link.carriesKeypad) {
+      if (this.#opts.keypad.driver === 'matrix-orbital') void transport.write(LK_KEYPAD_SETUP).catch(() => {});
+      this.keypad.reset();
     }
+    // The device may have been reset or replaced: it is set up and sent the whole frame.
+    if (link.carriesDisplay) this.display.attached();
     if (this.connected) {
       this.#wasConnected = true;
       this.emit('connected');
     }
   }
 
+  /** How this port's bytes are read: by what rides on it. */
+  #inputFor(link: Link): PortInput {
+    const onNoise = (reason: string): void => void this.emit('noise', { count: 1, reason });
+    const onKey = (key: string): void => this.keypad.press(key);
+    const k = this.#opts.keypad;
+    if (link.carriesKeypad && k.driver === 'evdev') return new EvdevKeys({ onKey, onNoise });
+    if (link.carriesKeypad && k.driver === 'matrix-orbital') return new LkKeys({ keymap: k.keymap, onKey, onNoise });
+    return new LineSplitter({
+      delimiter: k.delimiter,
+      maxLineBytes: k.maxLineBytes,
+      onLine: (line) => this.#line(link, line),
+      onNoise,
+    });
+  }
+
   #line(link: Link, line: string): void {
-    if (link.carriesDisplay && this.display instanceof PinpadDisplay && this.display.handleLine(line)) return;
+    if (link.carriesDisplay && this.display.handleLine(line)) return;
     if (link.carriesKeypad) this.keypad.line(line);
     else this.emit('noise', { count: 1, reason: 'unexpected line from the display port' });
   }

@@ -24,21 +24,46 @@ export interface View {
   tone?: Tone;
 }
 
+/**
+ * What a display can do, as its driver declares it (a pinpad device after its HELLO). The
+ * session and the daemon go by this, never by which driver it is.
+ */
 export interface DisplayInfo {
   /** 'lcd' (character), 'graphic' (pixels + text grid), 'text' (terminal/serial text). */
   kind: 'lcd' | 'graphic' | 'text';
+  /** The text grid; rows 0 for a scrolling terminal. */
   cols: number;
   rows: number;
   /** Pixel size for graphic displays. */
   pixels?: { width: number; height: number };
   /** Whether a QR code can be drawn. */
   qr: boolean;
+  /** A cursor can mark where the next PIN digit goes. */
+  cursor: boolean;
+  /** The URL is shown a page at a time (keys move through the pages). */
+  paging: boolean;
+  /** The driver switches the backlight on when it draws. */
+  backlight: boolean;
+  /** The device can beep (and show an LED) for a screen's tone. */
+  beep: boolean;
   /** Firmware identity from the handshake, if any. */
   firmware?: string;
 }
 
 export interface Display {
   readonly info: DisplayInfo;
+  /**
+   * The display's port just opened (at start and after every reconnect): the device may
+   * have been reset or replaced, so set it up and send the whole frame.
+   */
+  attached(): void;
+  /** The display's port closed: what the device shows is unknown until attached() again. */
+  detached(): void;
+  /**
+   * A line that came from the display's port. True when it belonged to the display's own
+   * protocol (a pinpad's HELLO or ERR); false for anything else (keypad input, noise).
+   */
+  handleLine(line: string): boolean;
   /** Show a view; sends only what changed since the last frame. */
   show(view: View): Promise<void>;
   /** Move through the URL pages (keypad keys); no-op when the view has no URL. */
@@ -82,6 +107,11 @@ export interface Keypad extends EventEmitter<KeypadEvents> {
    * and stripped of its delimiter). Lines that belong to the display protocol never get here.
    */
   line(text: string): void;
+  /**
+   * One key press from a keypad that sends keys, not lines (an LK module's key byte, a USB
+   * keypad's key): '0'-'9', '*', '#', 'A'-'D', with keys-mode meaning whatever the mode.
+   */
+  press(key: string): void;
   /** The daemon's state decides what keys mean (paging, PIN entry, reauth confirm). */
   setContext(context: KeypadContext): void;
   /**

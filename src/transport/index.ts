@@ -1,12 +1,12 @@
 /**
  * The one place that picks a transport from a configured port string:
- * `stdio`, `tcp://host:port`, or a device path.
+ * `stdio`, `tcp://host:port`, a serial device path, or (for the evdev keypad) an input
+ * event device.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { SerialSettings } from '../config/types.js';
 import { PinauthError } from '../errors.js';
-import type { SerialTransport, SerialTransportOptions } from './serial.js';
 import type { Transport, TransportEvents } from './types.js';
 import { StdioTransport } from './stdio.js';
 import { TcpTransport } from './tcp.js';
@@ -17,25 +17,40 @@ export { TcpTransport, parseTcpUrl, type TcpTransportOptions } from './tcp.js';
 export { StdioTransport, type StdioTransportOptions } from './stdio.js';
 export { serialOpenError, tcpConnectError, disconnectedError } from './errors.js';
 
-export function createTransport(port: string, serial: SerialSettings, opts: { logger: Logger; binding?: unknown }): Transport {
+export interface CreateTransportOptions {
+  logger: Logger;
+  binding?: unknown;
+  /** The port is a Linux input event device (the evdev keypad), not a serial line. */
+  input?: { grab: boolean };
+}
+
+export function createTransport(port: string, serial: SerialSettings, opts: CreateTransportOptions): Transport {
+  if (opts.input) return new LazyTransport(`${port} (input events)`, async () => {
+    const { EvdevTransport } = await import('./evdev.js');
+    return new EvdevTransport({ path: port, logger: opts.logger, grab: opts.input!.grab });
+  });
   if (port === 'stdio') return new StdioTransport();
   if (port.startsWith('tcp://')) return new TcpTransport({ url: port, logger: opts.logger });
-  return new LazySerialTransport({ path: port, serial, logger: opts.logger, binding: opts.binding });
+  return new LazyTransport(`${port} @ ${serial.baudRate}`, async () => {
+    const { SerialTransport } = await import('./serial.js');
+    return new SerialTransport({ path: port, serial, logger: opts.logger, binding: opts.binding });
+  });
 }
 
 /**
- * A SerialTransport that loads serialport (and its native binding, ~10 ms and several MB)
- * on the first open(), so a daemon on a TCP bridge or stdio never loads it.
+ * A transport whose module (and native binary: serialport's binding, ~10 ms and several MB;
+ * koffi for the evdev keypad) is loaded on the first open(), so a daemon that never uses it
+ * never loads it.
  */
-class LazySerialTransport extends EventEmitter<TransportEvents> implements Transport {
+class LazyTransport extends EventEmitter<TransportEvents> implements Transport {
   readonly description: string;
-  readonly #opts: SerialTransportOptions;
-  #inner: SerialTransport | null = null;
+  readonly #load: () => Promise<Transport>;
+  #inner: Transport | null = null;
 
-  constructor(opts: SerialTransportOptions) {
+  constructor(description: string, load: () => Promise<Transport>) {
     super();
-    this.#opts = opts;
-    this.description = `${opts.path} @ ${opts.serial.baudRate}`;
+    this.description = description;
+    this.#load = load;
   }
 
   get isOpen(): boolean {
@@ -44,8 +59,7 @@ class LazySerialTransport extends EventEmitter<TransportEvents> implements Trans
 
   async open(): Promise<void> {
     if (!this.#inner) {
-      const { SerialTransport } = await import('./serial.js');
-      const inner = new SerialTransport(this.#opts);
+      const inner = await this.#load();
       inner.on('data', (b) => this.emit('data', b));
       inner.on('open', () => this.emit('open'));
       inner.on('close', (e) => this.emit('close', e));

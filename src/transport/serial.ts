@@ -8,17 +8,14 @@
  * and the path disappearing counts as an unplug too.
  */
 import { EventEmitter } from 'node:events';
-import { existsSync, realpathSync, watch, type FSWatcher } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { SerialPort } from 'serialport';
 import type { SerialSettings } from '../config/types.js';
 import { PinauthError } from '../errors.js';
 import type { Transport, TransportEvents } from './types.js';
 import { disconnectedError, serialOpenError } from './errors.js';
-
-/** How long a watched device path must stay gone to count as an unplug. */
-const VANISH_CONFIRM_MS = 150;
+import { watchForVanish } from './path-watch.js';
 
 export interface SerialTransportOptions {
   path: string;
@@ -40,8 +37,7 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
   readonly #binding: unknown;
   readonly #watchPath: boolean | undefined;
   #port: SerialPort | null = null;
-  #watcher: FSWatcher | null = null;
-  #vanishCheck: NodeJS.Timeout | null = null;
+  #stopWatching: () => void = () => {};
   /** Set by close(): the next 'close' is one we asked for. */
   #closing = false;
   #closed: Promise<void> | null = null;
@@ -102,6 +98,7 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
       if (finished) return;
       finished = true;
       this.#stopWatching();
+      this.#stopWatching = () => {};
       this.#port = null;
       const gone = err ?? new PinauthError('DEVICE_DISCONNECTED', `${this.description} closed`);
       for (const fail of [...this.#inFlight]) fail(gone);
@@ -158,36 +155,7 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
   }
 
   #watch(onVanish: () => void): void {
-    const enabled = this.#watchPath ?? existsSync(this.#path);
-    if (!enabled) return;
-    const name = basename(this.#path);
-    try {
-      this.#watcher = watch(dirname(this.#path), { persistent: false }, (_event, filename) => {
-        if (filename !== null && filename !== name) return;
-        if (existsSync(this.#path) || this.#vanishCheck) return;
-        // A link that is replaced (udev re-creating /dev/serial/by-id/... on a change event,
-        // socat re-linking) is missing for an instant: only a path still gone a moment later
-        // is an unplug.
-        this.#vanishCheck = setTimeout(() => {
-          this.#vanishCheck = null;
-          if (this.#watcher && !existsSync(this.#path)) onVanish();
-        }, VANISH_CONFIRM_MS);
-        this.#vanishCheck.unref();
-      });
-      this.#watcher.on('error', (err) => {
-        this.#logger.debug({ err: err.message }, 'cannot watch the device path');
-        this.#stopWatching();
-      });
-    } catch (err) {
-      this.#logger.debug({ err: (err as Error).message }, 'cannot watch the device path');
-    }
-  }
-
-  #stopWatching(): void {
-    this.#watcher?.close();
-    this.#watcher = null;
-    if (this.#vanishCheck) clearTimeout(this.#vanishCheck);
-    this.#vanishCheck = null;
+    if (this.#watchPath ?? existsSync(this.#path)) this.#stopWatching = watchForVanish(this.#path, this.#logger, onVanish);
   }
 }
 

@@ -13,6 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimDevice, type SimProfile } from '../../firmware-sim/device.js';
+import { startFifoNumpad, type FifoNumpad } from '../../firmware-sim/numpad.js';
+import type { SimPanel } from '../../firmware-sim/panel.js';
+import { createPanel, daemonDeviceConfig, needsNumpad, type PanelProfile } from '../../firmware-sim/profiles.js';
 import { startPtySim, type PtyDevice, type PtySim } from '../../firmware-sim/pty.js';
 import { startTcpSim, type TcpSim } from '../../firmware-sim/tcp.js';
 import { startLocalProvider, type LocalProvider, type LocalProviderOptions } from '../../local-provider/provider.js';
@@ -161,6 +164,8 @@ function waitFor<T>(check: () => T | undefined | false, subscribe: (f: () => voi
 
 export class Stack<D extends StackDevice = SimDevice> {
   readonly daemons: DaemonProcess[] = [];
+  /** The simulated USB keypad beside a display without keys (startPanel). */
+  numpad: FifoNumpad | null = null;
   private constructor(
     readonly dir: string,
     readonly provider: LocalProvider,
@@ -171,6 +176,32 @@ export class Stack<D extends StackDevice = SimDevice> {
     readonly fileConfig: Record<string, any>,
     private readonly logLevel: string,
   ) {}
+
+  /**
+   * An off-the-shelf display model (adafruit-backpack, lk204, serlcd, ...) on a real PTY,
+   * and where it has no keys, a simulated USB numpad on a FIFO read as the evdev keypad.
+   */
+  static async startPanel(profile: PanelProfile, opts: Omit<StackOptions, 'device' | 'profile' | 'keypadMode' | 'transport'> = {}): Promise<Stack<SimPanel>> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pinauthd-it-'));
+    const provider = await startLocalProvider({ host: '127.0.0.1', port: 0, ...opts.provider });
+    const sim = createPanel(profile);
+    const link = await startPtySim({ device: sim, dir });
+    const numpad = needsNumpad(sim) ? await startFifoNumpad(dir) : null;
+    const storePath = path.join(dir, 'state', 'tokens.json');
+    const cfg: Record<string, any> = {
+      provider: { preset: 'local', baseUrl: provider.url, timeoutMs: 3000 },
+      credentials: { consumerKey: DEMO_KEY, consumerSecret: DEMO_SECRET },
+      store: { path: storePath },
+      ...daemonDeviceConfig(sim, link.hostPath, numpad?.path ?? null),
+      daemon: { backoff: { initialMs: 200, maxMs: 1000 }, reconnect: { initialMs: 50, maxMs: 300 } },
+    };
+    opts.config?.(cfg);
+    const configPath = path.join(dir, 'config.json');
+    await writeFile(configPath, JSON.stringify(cfg, null, 2));
+    const stack = new Stack<SimPanel>(dir, provider, sim, link, configPath, storePath, cfg, opts.logLevel ?? 'debug');
+    stack.numpad = numpad;
+    return stack;
+  }
 
   static async start<D extends StackDevice = SimDevice>(opts: StackOptions<D> = {}): Promise<Stack<D>> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'pinauthd-it-'));
@@ -310,6 +341,7 @@ export class Stack<D extends StackDevice = SimDevice> {
 
   async close(): Promise<void> {
     await Promise.all(this.daemons.map((d) => d.stop('SIGKILL')));
+    await this.numpad?.close();
     await this.link.close();
     await this.provider.close();
     await rm(this.dir, { recursive: true, force: true });

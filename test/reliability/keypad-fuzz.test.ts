@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { LineSplitter } from '../../src/device/lines.js';
-import { createKeypad } from '../../src/device/keypad.js';
+import { LineSplitter } from '../../src/device/keypad/lines.js';
+import { createKeypad } from '../../src/device/keypad/keys.js';
 import type { Delimiter, KeypadMode } from '../../src/config/types.js';
 import type { KeypadContext, KeypadEvent } from '../../src/device/types.js';
 import { SEED, ms, record, rng } from './figures.js';

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  DEFAULT_LK_KEYMAP,
   loadConfig,
   resolveConfig,
   discoverConfigFile,
@@ -63,7 +64,7 @@ describe('schema errors', () => {
     assert.deepEqual([...problems].sort(), [
       '/daemon/pinTries: must be >= 1',
       '/display/cols: must be >= 8',
-      '/display/driver: must be one of "pinpad", "text", "console"',
+      '/display/driver: must be one of "pinpad", "text", "console", "matrix-orbital", "serlcd"',
       '/display/rows: must be <= 8',
       '/keypad/maxLineBytes: must be integer',
       '/log/level: must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent"',
@@ -183,6 +184,15 @@ describe('files', () => {
     });
     assert.equal(cfg.provider.name, 'twitter');
     assert.match(cfg.display.port, /^\/dev\/serial\/by-id\//);
+  });
+
+  test('config/backpack-numpad.example.json (the default shopping list) is valid', async () => {
+    const cfg = await loadConfig({
+      file: path.join(import.meta.dirname, '../../config/backpack-numpad.example.json'),
+      env: { ...ENV, PINAUTHD_CONSUMER_KEY: 'k', PINAUTHD_CONSUMER_SECRET: 's' },
+    });
+    assert.deepEqual([cfg.display.driver, cfg.keypad.driver, cfg.keypad.grab], ['matrix-orbital', 'evdev', true]);
+    assert.match(cfg.keypad.port!, /^\/dev\/input\/by-id\/.*-event-kbd$/);
   });
 
   test('discovery: PINAUTHD_CONFIG, then CONFIGURATION_DIRECTORY, then the default file, else none', async () => {
@@ -319,8 +329,10 @@ describe('defaults', () => {
   test('display, keypad, serial, daemon, log', () => {
     const cfg = resolveConfig(base, { env: ENV });
     const serial = { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, flowControl: 'none' };
-    assert.deepEqual(cfg.display, { driver: 'pinpad', port: '/dev/serial/by-id/usb-pico-if00', cols: 16, rows: 2, serial });
-    assert.deepEqual(cfg.keypad, { port: null, mode: 'keys', delimiter: 'LF', autoSubmit: true, maxLineBytes: 128, serial });
+    assert.deepEqual(cfg.display, { driver: 'pinpad', port: '/dev/serial/by-id/usb-pico-if00', cols: 16, rows: 2, serial, setSize: true });
+    assert.deepEqual(cfg.keypad, {
+      driver: 'lines', port: null, mode: 'keys', delimiter: 'LF', autoSubmit: true, maxLineBytes: 128, serial, keymap: DEFAULT_LK_KEYMAP, grab: true,
+    });
     assert.deepEqual(cfg.daemon, {
       verifyIntervalSec: 86400,
       verifyOnStart: true,
@@ -465,5 +477,55 @@ describe('secrets: credentials directory, then environment, then config file', (
     await assert.rejects(loadConfig({ file, env: { ...ENV, CREDENTIALS_DIRECTORY: creds } }), (e) =>
       isPinauthError(e, 'CONFIG_SECRET_MISSING'),
     );
+  });
+});
+
+describe('off-the-shelf displays and keypads', () => {
+  const KBD = '/dev/input/by-id/usb-Keypad-event-kbd';
+  const BACKPACK = '/dev/serial/by-id/usb-Adafruit_backpack-if00';
+  const cfg = (display: FileConfig['display'], keypad?: FileConfig['keypad']) =>
+    resolveConfig({ ...base, display, ...(keypad ? { keypad } : {}) }, { env: ENV });
+
+  test('the default shopping list: an Adafruit backpack and a USB numpad (evdev, grabbed)', () => {
+    const c = cfg({ driver: 'matrix-orbital', port: BACKPACK, cols: 20, rows: 4 }, { driver: 'evdev', port: KBD });
+    assert.deepEqual([c.display.driver, c.display.setSize, c.keypad.driver, c.keypad.port, c.keypad.grab, c.keypad.mode], ['matrix-orbital', true, 'evdev', KBD, true, 'keys']);
+  });
+
+  test('an LK module alone: its own keypad on the same line, with the documented default keymap', () => {
+    const c = cfg({ driver: 'matrix-orbital', port: BACKPACK, cols: 20, rows: 4, setSize: false });
+    assert.equal(c.keypad.driver, 'matrix-orbital');
+    assert.equal(c.keypad.port, null);
+    assert.deepEqual(c.keypad.keymap, DEFAULT_LK_KEYMAP);
+    const remapped = cfg({ driver: 'matrix-orbital', port: BACKPACK }, { keymap: { '1': '1', E: '#' } });
+    assert.deepEqual(remapped.keypad.keymap, { '1': '1', E: '#' });
+  });
+
+  test('clear messages for what cannot work', () => {
+    assert.deepEqual(problemsOf(() => cfg({ driver: 'serlcd', port: BACKPACK })), [
+      '/keypad/port: the serlcd display has no line keypad of its own: set keypad.driver "evdev" and keypad.port to the USB keypad (/dev/input/by-id/...-event-kbd), or keypad.port to a serial keypad',
+    ]);
+    assert.deepEqual(problemsOf(() => cfg({ driver: 'serlcd', port: BACKPACK }, { driver: 'evdev' })), [
+      '/keypad/port: the evdev keypad needs its event device (ls /dev/input/by-id/, e.g. /dev/input/by-id/usb-...-event-kbd)',
+    ]);
+    assert.deepEqual(problemsOf(() => cfg({ driver: 'serlcd', port: BACKPACK }, { driver: 'evdev', port: 'tcp://127.0.0.1:4000', mode: 'line' })), [
+      '/keypad/port: the evdev keypad needs its event device path (/dev/input/by-id/...-event-kbd)',
+      '/keypad/mode: the evdev keypad sends single keys ("keys" mode)',
+    ]);
+    assert.deepEqual(problemsOf(() => cfg({ driver: 'pinpad', port: BACKPACK, setSize: true }, { driver: 'matrix-orbital', grab: false, keymap: {} })), [
+      '/display/setSize: only for the matrix-orbital driver',
+      '/keypad/driver: the matrix-orbital keypad is an LK module\'s, on its display\'s line: use it with display.driver "matrix-orbital" and no keypad.port',
+      '/keypad/grab: only for the evdev keypad',
+    ]);
+    assert.deepEqual(problemsOf(() => cfg({ driver: 'matrix-orbital', port: BACKPACK, cols: 40, rows: 8 }, { driver: 'evdev', port: KBD })), [
+      '/display/cols: the matrix-orbital driver drives character LCDs of up to 20 columns',
+      '/display/rows: the matrix-orbital driver drives character LCDs of up to 4 rows',
+    ]);
+  });
+
+  test('keymap keys are one printable character, values keypad keys', () => {
+    assert.deepEqual(problemsOf(() => cfg({ driver: 'matrix-orbital', port: BACKPACK }, { keymap: { AB: '1', Z: 'X' } as Record<string, string> })), [
+      '/keypad/keymap/AB: must be one printable ASCII character (a key code)',
+      '/keypad/keymap/Z: must be one of "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#", "A", "B", "C", "D"',
+    ]);
   });
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { createKeypad } from '../../src/device/keypad.js';
+import { createKeypad } from '../../src/device/keypad/keys.js';
 import type { KeypadContext, KeypadEvent } from '../../src/device/types.js';
 import type { KeypadMode } from '../../src/config/types.js';
 

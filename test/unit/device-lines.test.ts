@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { LineSplitter } from '../../src/device/lines.js';
+import { LineSplitter } from '../../src/device/keypad/lines.js';
 import type { Delimiter } from '../../src/config/types.js';
 
 function collect(delimiter: Delimiter, maxLineBytes = 64) {

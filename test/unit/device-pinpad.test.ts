@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { jsQR } from '../helpers/device-bitmap.js';
 import pino from 'pino';
 import { PinpadDisplay, parseHello, rowUpdate } from '../../src/device/display/pinpad.js';
-import { LineSplitter } from '../../src/device/lines.js';
+import { LineSplitter } from '../../src/device/keypad/lines.js';
 import { SerialTransport } from '../../src/transport/serial.js';
 import type { View } from '../../src/device/types.js';
 import { MockBinding, SERIAL_9600, trackingBinding, until } from '../helpers/transport-mock.js';

@@ -12,8 +12,8 @@ import { MockBinding, SERIAL_9600, trackingBinding, unplug, until } from '../hel
 const logger = pino({ level: 'silent' });
 afterEach(() => MockBinding.reset());
 
-const display = (port: string): DisplayConfig => ({ driver: 'pinpad', port, cols: 16, rows: 2, serial: SERIAL_9600 });
-const keypad: KeypadConfig = { port: null, mode: 'keys', delimiter: 'LF', autoSubmit: true, maxLineBytes: 64, serial: SERIAL_9600 };
+const display = (port: string): DisplayConfig => ({ driver: 'pinpad', port, cols: 16, rows: 2, serial: SERIAL_9600, setSize: true });
+const keypad: KeypadConfig = { driver: 'lines', port: null, mode: 'keys', delimiter: 'LF', autoSubmit: true, maxLineBytes: 64, serial: SERIAL_9600, keymap: {}, grab: true };
 const reconnect = { initialMs: 1, maxMs: 8 };
 const VIEW = { state: 'idle', title: 'Hello', lines: ['world'] };
 

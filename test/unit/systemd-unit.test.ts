@@ -88,6 +88,9 @@ test('the unit has the lines the daemon relies on', () => {
   for (const dev of ['char-ttyUSB rw', 'char-ttyACM rw', 'char-ttyAMA rw', 'char-ttyS rw']) {
     assert.ok(values('DeviceAllow').includes(dev), `missing DeviceAllow=${dev}`);
   }
+  // the evdev keypad: its group, and input devices read only (nothing is ever written to them)
+  assert.ok(values('SupplementaryGroups').includes('input'), 'missing SupplementaryGroups=input');
+  assert.deepEqual(values('DeviceAllow').filter((v) => v.startsWith('char-input')), ['char-input r']);
   for (const k of ['WatchdogSec', 'TimeoutStopSec', 'RestartSec', 'StartLimitIntervalSec', 'StartLimitBurst', 'MemoryMax']) {
     assert.equal(values(k).length, 1, `${k} must be set once`);
   }

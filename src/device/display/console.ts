@@ -26,7 +26,7 @@ export class ConsoleDisplay implements Display {
   #queue: Promise<void> = Promise.resolve();
 
   constructor(opts: ConsoleDisplayOptions) {
-    this.info = { kind: 'text', cols: opts.cols, rows: 0, qr: false };
+    this.info = { kind: 'text', cols: opts.cols, rows: 0, qr: false, cursor: false, paging: false, backlight: false, beep: false };
     this.#write = opts.write;
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
@@ -61,6 +61,18 @@ export class ConsoleDisplay implements Display {
   redraw(): Promise<void> {
     this.#printed = null;
     return this.#render();
+  }
+
+  attached(): void {
+    void this.redraw();
+  }
+
+  detached(): void {
+    this.#printed = null;
+  }
+
+  handleLine(): boolean {
+    return false;
   }
 
   #render(): Promise<void> {

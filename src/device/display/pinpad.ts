@@ -129,7 +129,8 @@ export class PinpadDisplay implements Display {
   #qrCache: { key: string; bitmap: Bitmap | null } | null = null;
 
   constructor(opts: PinpadDisplayOptions) {
-    this.#info = { kind: 'lcd', cols: opts.cols, rows: opts.rows, qr: false };
+    // Until a HELLO says what the device has: plain text on the configured grid.
+    this.#info = { kind: 'lcd', cols: opts.cols, rows: opts.rows, qr: false, cursor: false, paging: true, backlight: false, beep: false };
     this.#write = opts.write;
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
@@ -161,6 +162,12 @@ export class PinpadDisplay implements Display {
     }, this.#helloTimeoutMs);
     this.#helloTimer.unref();
     return this.#enqueue(async () => this.#send(['?']));
+  }
+
+  attached(): void {
+    void this.hello();
+    // The device may have been reset or replaced: send the whole frame (once the HELLO is in).
+    void this.redraw();
   }
 
   /** Stop waiting for a HELLO (the port closed). */
@@ -210,6 +217,10 @@ export class PinpadDisplay implements Display {
       cols: hello.cols,
       rows: hello.rows,
       qr: hello.kind === 'graphic' && hello.caps.has('bitmap') && !!hello.pixels,
+      cursor: hello.caps.has('cursor'),
+      paging: true,
+      backlight: hello.caps.has('backlight'),
+      beep: hello.caps.has('beep') || hello.caps.has('led'),
       ...(hello.pixels ? { pixels: hello.pixels } : {}),
       ...(hello.firmware ? { firmware: hello.firmware } : {}),
     };
@@ -257,7 +268,7 @@ export class PinpadDisplay implements Display {
   }
 
   /** The port closed: whatever comes next starts with a `?` again. */
-  disconnected(): void {
+  detached(): void {
     this.#helloDone();
     this.#model = null;
     this.#led = null;

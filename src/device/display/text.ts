@@ -8,7 +8,7 @@ import type { Display, DisplayInfo, View } from '../types.js';
 import { layout } from './layout.js';
 
 /** Sends text to the device; rejects when the device is gone. */
-export type DeviceWriter = (text: string) => Promise<void>;
+export type DeviceWriter = (data: string | Buffer) => Promise<void>;
 
 export interface TextDisplayOptions {
   write: DeviceWriter;
@@ -40,7 +40,7 @@ export class TextDisplay implements Display {
   #queue: Promise<void> = Promise.resolve();
 
   constructor(opts: TextDisplayOptions) {
-    this.info = { kind: 'text', cols: opts.cols, rows: opts.rows, qr: false };
+    this.info = { kind: 'text', cols: opts.cols, rows: opts.rows, qr: false, cursor: false, paging: true, backlight: false, beep: false };
     this.#write = opts.write;
     this.#logger = opts.logger;
     this.#ansi = opts.ansi ?? false;
@@ -65,6 +65,19 @@ export class TextDisplay implements Display {
   redraw(): Promise<void> {
     this.#printed = null;
     return this.#render();
+  }
+
+  attached(): void {
+    void this.redraw();
+  }
+
+  detached(): void {
+    this.#printed = null;
+  }
+
+  /** A text display has no protocol of its own: every line is keypad input. */
+  handleLine(): boolean {
+    return false;
   }
 
   #render(): Promise<void> {

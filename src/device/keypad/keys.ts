@@ -1,11 +1,12 @@
 /**
  * Keypad input -> KeypadEvents, as docs/protocol.md "Keypad input" describes. Pure state
- * machine: no I/O, fed one line at a time. A 'pin' event only ever carries exactly
+ * machine: no I/O, fed one line at a time (a pinpad or a serial keypad) or one key at a time
+ * (an LK module's key bytes, a USB keypad's events, decoded beside this file). A 'pin' event only ever carries exactly
  * pin.digits ASCII digits, and the entry never grows past that.
  */
 import { EventEmitter } from 'node:events';
-import type { KeypadMode, PinFormat } from '../config/types.js';
-import type { Keypad, KeypadContext, KeypadEvent, KeypadEvents } from './types.js';
+import type { KeypadMode, PinFormat } from '../../config/types.js';
+import type { Keypad, KeypadContext, KeypadEvent, KeypadEvents } from '../types.js';
 
 export interface KeypadOptions {
   mode: KeypadMode;
@@ -58,6 +59,10 @@ class KeypadImpl extends EventEmitter<KeypadEvents> implements Keypad {
   line(text: string): void {
     if (this.#mode === 'keys') this.#key(text.trim());
     else this.#wholeLine(text.trim());
+  }
+
+  press(key: string): void {
+    this.#key(key);
   }
 
   #emitKey(event: KeypadEvent): void {

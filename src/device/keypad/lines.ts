@@ -6,7 +6,7 @@
  * ever emitted. Build a new LineSplitter per connection.
  */
 import { ReadlineParser } from '@serialport/parser-readline';
-import type { Delimiter } from '../config/types.js';
+import type { Delimiter } from '../../config/types.js';
 
 export interface LineSplitterOptions {
   delimiter: Delimiter;
