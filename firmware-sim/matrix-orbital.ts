@@ -10,8 +10,8 @@
  * bytes follow. Commands outside the table below are recorded as errors (`command` events),
  * so a test notices a driver that sends something the model does not know.
  */
-import { EventEmitter } from 'node:events';
-import type { SimPanel, SimPanelEvents } from './panel.js';
+import { ByteModel, hex } from './byte-model.js';
+import type { SimPanel } from './panel.js';
 
 export type MatrixOrbitalProfile = 'adafruit-backpack' | 'adafruit-backpack-20x4' | 'lk204';
 
@@ -63,13 +63,9 @@ export interface MatrixOrbitalSimOptions {
   profile: MatrixOrbitalProfile;
 }
 
-export class MatrixOrbitalSim extends EventEmitter<SimPanelEvents> implements SimPanel {
+export class MatrixOrbitalSim extends ByteModel implements SimPanel {
   readonly profile: MatrixOrbitalProfile;
-  readonly kind = 'lcd' as const;
-  readonly caps: readonly string[] = ['backlight', 'cursor'];
   readonly keypadMode: 'keys' | 'none';
-  readonly beeps: readonly string[] = [];
-  readonly led = 'off';
   /** The glass: 16x2 or 20x4. `FE D1` changes what the controller drives, not the glass. */
   readonly cols: number;
   readonly rows: number;
@@ -82,8 +78,6 @@ export class MatrixOrbitalSim extends EventEmitter<SimPanelEvents> implements Si
   autoTransmit = true;
   /** Key presses waiting for a poll (auto transmit off). */
   keyBuffer: number[] = [];
-  /** Every `FE` command and text run, with an error for what the model does not know. */
-  readonly log: Array<{ raw: string; error?: string }> = [];
 
   #grid: string[][] = [];
   #col = 0;
@@ -91,7 +85,6 @@ export class MatrixOrbitalSim extends EventEmitter<SimPanelEvents> implements Si
   #backlight = true;
   /** The command being received: its byte and the parameters so far. */
   #pending: { command: number | null; params: number[] } | null = null;
-  #text = '';
 
   constructor(options: MatrixOrbitalSimOptions) {
     super();
@@ -125,7 +118,7 @@ export class MatrixOrbitalSim extends EventEmitter<SimPanelEvents> implements Si
     this.#col = 0;
     this.#row = 0;
     this.#pending = null;
-    this.#text = '';
+    this.dropText();
     this.#backlight = true;
     this.underline = false;
     this.block = false;
@@ -135,21 +128,14 @@ export class MatrixOrbitalSim extends EventEmitter<SimPanelEvents> implements Si
     this.autoTransmit = true;
   }
 
-  feed(chunk: Buffer | Uint8Array | string): void {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
-    for (const byte of bytes) this.#byte(byte);
-    this.#flushText();
-    this.emit('screen', this.screenText());
-  }
-
-  #byte(byte: number): void {
+  protected byte(byte: number): void {
     const pending = this.#pending;
     if (pending) {
       if (pending.command === null) {
         pending.command = byte;
         if (!(byte in PARAMS)) {
           this.#pending = null;
-          this.#record(`FE ${hex(byte)}`, 'unknown command');
+          this.record(`FE ${hex(byte)}`, 'unknown command');
           return;
         }
       } else pending.params.push(byte);
@@ -160,11 +146,11 @@ export class MatrixOrbitalSim extends EventEmitter<SimPanelEvents> implements Si
       return;
     }
     if (byte === 0xfe) {
-      this.#flushText();
+      this.flushText();
       this.#pending = { command: null, params: [] };
       return;
     }
-    this.#flushText();
+    this.flushText();
     this.#character(byte);
   }
 
@@ -177,16 +163,16 @@ export class MatrixOrbitalSim extends EventEmitter<SimPanelEvents> implements Si
       return;
     }
     if (byte === 0x08) {
-      this.#record('08', 'backspace is not modelled');
+      this.record('08', 'backspace is not modelled');
       return;
     }
     if (byte < 0x20 || byte > 0x7e) {
       // Custom characters (0-7) and the LCD's own font above 0x7E: not printable ASCII.
-      this.#record(hex(byte), 'not printable ASCII');
+      this.record(hex(byte), 'not printable ASCII');
       this.#put('?');
       return;
     }
-    this.#text += String.fromCharCode(byte);
+    this.printed(String.fromCharCode(byte));
     this.#put(String.fromCharCode(byte));
   }
 
@@ -293,34 +279,16 @@ export class MatrixOrbitalSim extends EventEmitter<SimPanelEvents> implements Si
       default:
         break; // contrast, brightness, colour, repeat, debounce: nothing to show
     }
-    this.#record(raw, error);
+    this.record(raw, error);
   }
 
-  #flushText(): void {
-    if (this.#text.length === 0) return;
-    const text = this.#text;
-    this.#text = '';
-    this.log.push({ raw: text });
-    this.emit('command', { raw: text, name: 'text' });
-  }
 
-  #record(raw: string, error?: string): void {
-    this.log.push(error === undefined ? { raw } : { raw, error });
-    this.emit('command', error === undefined ? { raw, name: raw.slice(0, 5) } : { raw, name: raw.slice(0, 5), error });
-  }
 
-  /** Commands the model did not know or could not carry out. */
-  errors(): Array<{ raw: string; error?: string }> {
-    return this.log.filter((e) => e.error !== undefined);
-  }
 
   screenText(): string[] {
     return this.#grid.map((r) => r.join(''));
   }
 
-  pixels(): { width: number; height: number; data: Uint8Array } {
-    return { width: 0, height: 0, data: new Uint8Array(0) };
-  }
 
   /** A key on the LK's keypad, by its legend: its code goes out at once, or into the buffer. */
   pressKey(key: string): void {
@@ -341,6 +309,3 @@ export class MatrixOrbitalSim extends EventEmitter<SimPanelEvents> implements Si
   }
 }
 
-function hex(byte: number): string {
-  return byte.toString(16).toUpperCase().padStart(2, '0');
-}

@@ -12,18 +12,14 @@
  * - any other byte is printed at the address counter, which then counts up through DDRAM the
  *   HD44780's way (on a 20x4 the end of line 0 runs on into line 2).
  */
-import { EventEmitter } from 'node:events';
-import type { SimPanel, SimPanelEvents } from './panel.js';
+import { ByteModel, hex } from './byte-model.js';
+import type { SimPanel } from './panel.js';
 
 export type SerLcdProfile = 'serlcd' | 'serlcd-20x4';
 
-export class SerLcdSim extends EventEmitter<SimPanelEvents> implements SimPanel {
+export class SerLcdSim extends ByteModel implements SimPanel {
   readonly profile: SerLcdProfile;
-  readonly kind = 'lcd' as const;
-  readonly caps: readonly string[] = ['backlight', 'cursor'];
   readonly keypadMode = 'none' as const;
-  readonly beeps: readonly string[] = [];
-  readonly led = 'off';
   readonly cols: number;
   readonly rows: number;
   /** Times a setting that OpenLCD writes to its EEPROM was sent (width, lines, backlight, ...). */
@@ -31,14 +27,12 @@ export class SerLcdSim extends EventEmitter<SimPanelEvents> implements SimPanel 
   displayOn = true;
   underline = false;
   blink = false;
-  readonly log: Array<{ raw: string; error?: string }> = [];
 
   /** DDRAM: 0x00-0x27 and 0x40-0x67 exist in two-line mode. */
   #ddram = new Array<string>(0x80).fill(' ');
   #address = 0;
   #mode: 'normal' | 'setting' | 'command' = 'normal';
   #backlight = true;
-  #text = '';
 
   constructor(options: { profile: SerLcdProfile }) {
     super();
@@ -68,36 +62,29 @@ export class SerLcdSim extends EventEmitter<SimPanelEvents> implements SimPanel 
     this.#ddram.fill(' ');
     this.#address = 0;
     this.#mode = 'normal';
-    this.#text = '';
+    this.dropText();
     this.displayOn = true;
     this.underline = false;
     this.blink = false;
     this.emit('screen', this.screenText());
   }
 
-  feed(chunk: Buffer | Uint8Array | string): void {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
-    for (const byte of bytes) this.#byte(byte);
-    this.#flushText();
-    this.emit('screen', this.screenText());
-  }
-
-  #byte(byte: number): void {
+  protected byte(byte: number): void {
     const mode = this.#mode;
     this.#mode = 'normal';
     if (mode === 'setting') return this.#setting(byte);
     if (mode === 'command') return this.#command(byte);
     if (byte === 0x7c) {
-      this.#flushText();
+      this.flushText();
       this.#mode = 'setting';
     } else if (byte === 0xfe) {
-      this.#flushText();
+      this.flushText();
       this.#mode = 'command';
     } else if (byte === 0x08) {
-      this.#record('08', 'backspace redraws from OpenLCD\'s own frame buffer: not modelled');
+      this.record('08', 'backspace redraws from OpenLCD\'s own frame buffer: not modelled');
     } else {
-      if (byte < 0x20 || byte > 0x7e) this.#record(hex(byte), 'not printable ASCII');
-      this.#text += String.fromCharCode(byte);
+      if (byte < 0x20 || byte > 0x7e) this.record(hex(byte), 'not printable ASCII');
+      this.printed(String.fromCharCode(byte));
       this.#write(byte < 0x20 || byte > 0x7e ? '?' : String.fromCharCode(byte));
     }
   }
@@ -113,16 +100,16 @@ export class SerLcdSim extends EventEmitter<SimPanelEvents> implements SimPanel 
     if (byte === 0x2d) {
       this.#ddram.fill(' ');
       this.#address = 0;
-      this.#record(raw);
+      this.record(raw);
     } else if (byte === 0x7c) {
-      this.#text += '|';
+      this.printed('|');
       this.#write('|');
     } else if ((byte >= 0x03 && byte <= 0x07) || (byte >= 0x80 && byte <= 0xd9) || byte === 0x2b) {
       // Width/lines and backlight are saved to EEPROM and shown as a system message.
       this.eepromWrites++;
-      this.#record(raw, 'changes a setting kept in EEPROM');
+      this.record(raw, 'changes a setting kept in EEPROM');
     } else {
-      this.#record(raw, 'setting not modelled');
+      this.record(raw, 'setting not modelled');
     }
   }
 
@@ -134,44 +121,26 @@ export class SerLcdSim extends EventEmitter<SimPanelEvents> implements SimPanel 
       const [spot, line] =
         a <= 19 ? [a, 0] : a >= 64 && a <= 83 ? [a - 64, 1] : a >= 20 && a <= 39 ? [a - 20, 2] : a >= 84 && a <= 103 ? [a - 84, 3] : [0, 0];
       this.#address = spot + this.#rowStart(line);
-      if (line >= this.rows || spot >= this.cols) this.#record(raw, 'position outside the screen');
-      else this.#record(raw);
+      if (line >= this.rows || spot >= this.cols) this.record(raw, 'position outside the screen');
+      else this.record(raw);
     } else if ((byte & 0xf8) === 0x08) {
       this.displayOn = (byte & 0x04) !== 0;
       this.underline = (byte & 0x02) !== 0;
       this.blink = (byte & 0x01) !== 0;
-      this.#record(raw);
+      this.record(raw);
     } else {
-      this.#record(raw, 'HD44780 command not modelled');
+      this.record(raw, 'HD44780 command not modelled');
     }
   }
 
-  #flushText(): void {
-    if (this.#text.length === 0) return;
-    const text = this.#text;
-    this.#text = '';
-    this.log.push({ raw: text });
-    this.emit('command', { raw: text, name: 'text' });
-  }
 
-  #record(raw: string, error?: string): void {
-    this.#flushText();
-    this.log.push(error === undefined ? { raw } : { raw, error });
-    this.emit('command', error === undefined ? { raw, name: raw.slice(0, 2) } : { raw, name: raw.slice(0, 2), error });
-  }
 
-  errors(): Array<{ raw: string; error?: string }> {
-    return this.log.filter((e) => e.error !== undefined);
-  }
 
   screenText(): string[] {
     if (!this.displayOn) return Array.from({ length: this.rows }, () => ' '.repeat(this.cols));
     return Array.from({ length: this.rows }, (_, row) => this.#ddram.slice(this.#rowStart(row), this.#rowStart(row) + this.cols).join(''));
   }
 
-  pixels(): { width: number; height: number; data: Uint8Array } {
-    return { width: 0, height: 0, data: new Uint8Array(0) };
-  }
 
   pressKey(): void {
     throw new TypeError('a SerLCD has no keypad');
@@ -182,6 +151,3 @@ export class SerLcdSim extends EventEmitter<SimPanelEvents> implements SimPanel 
   }
 }
 
-function hex(byte: number): string {
-  return byte.toString(16).toUpperCase().padStart(2, '0');
-}
