@@ -183,6 +183,7 @@ export class Stack<D extends StackDevice = SimDevice> {
    */
   static async startPanel(profile: PanelProfile, opts: Omit<StackOptions, 'device' | 'profile' | 'keypadMode' | 'transport'> = {}): Promise<Stack<SimPanel>> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'pinauthd-it-'));
+    await mkdir(path.join(dir, 'v8cache'));
     const provider = await startLocalProvider({ host: '127.0.0.1', port: 0, ...opts.provider });
     const sim = createPanel(profile);
     const link = await startPtySim({ device: sim, dir });
