@@ -26,6 +26,8 @@ Commands:
   token --json      print the stored access token for the device's software (needs
                     read access to the token store: root or the service's user)
   doctor            check the config, serial ports, provider, clock and store
+  request PATH      an API call through the daemon's signing proxy, which signs it: no
+                    secret leaves the daemon (pinauthd request --help; docs/using-the-token.md)
 
 Options:
   --config FILE     config file (default: $PINAUTHD_CONFIG, $CONFIGURATION_DIRECTORY/config.json,
@@ -36,6 +38,15 @@ Options:
 `;
 
 async function main(argv: string[]): Promise<number> {
+  // `request` has options of its own (curl's -X, -d, -H; --json takes a value there)
+  if (argv[0] === 'request') {
+    const { request, REQUEST_USAGE } = await import('./commands/request.js');
+    if (argv.includes('-h') || argv.includes('--help')) {
+      process.stdout.write(REQUEST_USAGE);
+      return 0;
+    }
+    return request(argv.slice(1));
+  }
   let parsed;
   try {
     parsed = parseArgs({

@@ -98,7 +98,7 @@ say "Node $("$NODE_BIN" --version) at $NODE_BIN"
 for f in dist/pinauthd.cjs dist/pinauthd-start.cjs; do
   [ -f "$SRC_DIR/$f" ] || die "no build found at $SRC_DIR/$f: run 'npm ci && npm run build' first"
 done
-for f in systemd/pinauthd.service systemd/99-pinauthd.rules systemd/modules-load.d/pinauthd.conf package.json package-lock.json; do
+for f in systemd/pinauthd.service systemd/pinauthd.socket systemd/99-pinauthd.rules systemd/modules-load.d/pinauthd.conf package.json package-lock.json; do
   [ -f "$SRC_DIR/$f" ] || die "missing $SRC_DIR/$f"
 done
 if [ "$RUN_NPM" = 1 ] && ! command -v npm >/dev/null 2>&1; then
@@ -122,10 +122,12 @@ if [ -d "$SRC_DIR/config" ]; then
   run rm -rf "$T$APP_DIR/config"
   run cp -R "$SRC_DIR/config" "$T$APP_DIR/config"
 fi
-if [ -f "$SRC_DIR/docs/systemd.md" ]; then
-  run install -d -m 0755 "$T$APP_DIR/docs"
-  run install -m 0644 "$SRC_DIR/docs/systemd.md" "$T$APP_DIR/docs/systemd.md"
-fi
+for doc in systemd.md using-the-token.md; do
+  if [ -f "$SRC_DIR/docs/$doc" ]; then
+    run install -d -m 0755 "$T$APP_DIR/docs"
+    run install -m 0644 "$SRC_DIR/docs/$doc" "$T$APP_DIR/docs/$doc"
+  fi
+done
 if [ "$RUN_NPM" = 1 ]; then
   # Production dependencies only; serialport's native binding comes as a prebuild.
   if [ "$DRY_RUN" = 1 ]; then
@@ -179,6 +181,8 @@ else
     mv "$T/etc/systemd/system/$UNIT_NAME.tmp" "$T/etc/systemd/system/$UNIT_NAME"
   fi
 fi
+say "API socket unit -> $T/etc/systemd/system/pinauthd.socket (/run/pinauthd/api.sock, group pinauthd-api)"
+run install -m 0644 "$SRC_DIR/systemd/pinauthd.socket" "$T/etc/systemd/system/pinauthd.socket"
 say "udev rule -> $T/etc/udev/rules.d/99-pinauthd.rules (edit idVendor/idProduct for your adapter)"
 run install -m 0644 "$SRC_DIR/systemd/99-pinauthd.rules" "$T/etc/udev/rules.d/99-pinauthd.rules"
 say "serial drivers at boot -> $T/etc/modules-load.d/pinauthd.conf"
@@ -233,8 +237,13 @@ done
 
 # ---- activate ----------------------------------------------------------------------------------
 if [ -n "$ROOT" ]; then
-  say "installed into $ROOT; not touching the running system"
+  say "installed into $ROOT; not touching the running system (create the group pinauthd-api there)"
   exit 0
+fi
+# The API socket's group: its members may make signed API calls (docs/using-the-token.md).
+if ! getent group pinauthd-api >/dev/null 2>&1; then
+  say "group pinauthd-api (add the users whose programs may call the API: usermod -aG pinauthd-api USER)"
+  run groupadd --system pinauthd-api
 fi
 if command -v modprobe >/dev/null 2>&1; then
   # So DeviceAllow=char-ttyUSB/char-ttyACM resolve on this first start too, not only after a reboot.
@@ -246,9 +255,12 @@ if command -v udevadm >/dev/null 2>&1; then
 fi
 if [ -d /run/systemd/system ]; then
   run systemctl daemon-reload
-  run systemctl enable "$UNIT_NAME"
+  run systemctl enable "$UNIT_NAME" pinauthd.socket
   if [ "$START" = 1 ]; then
-    run systemctl restart "$UNIT_NAME"
+    # a new socket unit only reaches a daemon started after it
+    run systemctl stop "$UNIT_NAME"
+    run systemctl restart pinauthd.socket
+    run systemctl start "$UNIT_NAME"
   fi
 else
   say "WARNING: systemd is not running here; run 'systemctl daemon-reload && systemctl enable $UNIT_NAME' on the target"
@@ -257,7 +269,8 @@ fi
 cat <<EOF
 ==> done. Next:
     edit $ETC_DIR/config.json (the display port: /dev/pinpad with the udev rule)
-    sudo systemctl start pinauthd     # or --start next time
+    sudo systemctl start pinauthd.socket pinauthd     # or --start next time
+    sudo usermod -aG pinauthd-api USER   # who may make signed API calls (docs/using-the-token.md)
     systemctl status pinauthd
     journalctl -u pinauthd -f -o cat
 EOF

@@ -572,6 +572,10 @@ md.push('|---|---:|');
 md.push(`| waiting for a PIN | ${f2(idle.waitingPct)}% |`);
 md.push(`| authorized | ${f2(idle.authorizedPct)}% |`);
 md.push('');
+// the signing proxy (issue 14): its own script and section
+const proxyFigures = await (await import('./proxy.mjs')).benchProxy();
+md.push(...proxyFigures.lines);
+targets.push(...proxyFigures.targets);
 md.push('### Targets');
 md.push('');
 md.push('| target | measured | |');

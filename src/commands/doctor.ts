@@ -15,6 +15,7 @@ import { checkTlsEnvironment } from '../oauth/url-policy.js';
 import { readStoreSnapshot } from '../store/token-store.js';
 import { listSerialPorts } from '../transport/serial.js';
 import { askDaemon, controlSocketPath } from '../service/control.js';
+import { apiSocketFor, describeSocketAccess, probeApiSocket } from '../proxy/socket-path.js';
 import type { CommonOptions } from './operator.js';
 import { printJson, printLine } from './output.js';
 
@@ -220,6 +221,16 @@ export async function runChecks(opts: CommonOptions): Promise<Finding[]> {
   );
   await checkProvider(cfg, out);
   await checkStore(cfg, out);
+  if (cfg.proxy.enabled) {
+    const path = apiSocketFor(cfg);
+    const access = await probeApiSocket(path);
+    out.push({
+      check: 'api socket',
+      severity: access === 'usable' ? 'ok' : access === 'denied' ? 'warn' : 'info',
+      detail: describeSocketAccess(path, access),
+      ...(access === 'denied' ? { fix: 'sudo usermod -aG pinauthd-api $USER, then log in again' } : {}),
+    });
+  }
   return out;
 }
 

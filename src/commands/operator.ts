@@ -12,6 +12,7 @@ import { acquireInstanceLock } from '../store/lock.js';
 import { readStoreSnapshot, TokenStore } from '../store/token-store.js';
 import type { Account } from '../store/types.js';
 import { askDaemon, controlSocketPath } from '../service/control.js';
+import { apiSocketFor, describeSocketAccess, probeApiSocket } from '../proxy/socket-path.js';
 import type { DaemonStatus } from '../lifecycle/daemon.js';
 import { invalidateQuietly, makeOAuthClient } from '../oauth/client.js';
 import { printJson, printLine } from './output.js';
@@ -43,6 +44,10 @@ export async function status(opts: CommonOptions): Promise<number> {
       if (st.account) out(`last verified: ${st.account.verifiedAt ?? 'never'}`);
       if (st.pending) out(`waiting for a PIN: ${st.pending.authorizeUrl} (expires ${st.pending.expiresAt})`);
       out(`device: ${st.deviceConnected ? 'connected' : 'not connected'}`);
+      if (cfg.proxy.enabled) {
+        const path = apiSocketFor(cfg);
+        out(`api socket: ${describeSocketAccess(path, await probeApiSocket(path))}`);
+      }
       if (st.lastError) out(`last error: ${st.lastError.code}: ${st.lastError.message}`);
       if (st.retryAt) out(`next retry: ${st.retryAt}`);
     }

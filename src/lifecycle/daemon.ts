@@ -129,6 +129,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       // Never verify more often than the provider allows.
       verifyIntervalMs: Math.max(d.verifyIntervalSec, p.minVerifyIntervalSec) * 1000,
       verifyOnStart: d.verifyOnStart,
+      minVerifyIntervalMs: p.minVerifyIntervalSec * 1000,
       backoff: d.backoff,
       random: this.random,
     };
@@ -202,6 +203,31 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.log.info({ screenName: account.screenName, invalidated }, 'logged out');
     this.dispatch({ type: 'logged_out' });
     return { removed: true, invalidated };
+  }
+
+  /**
+   * What the signing proxy signs with: the account while the daemon holds a token it trusts
+   * (authorized, verifying it, or asking whether to re-authorize), else why not. The secrets
+   * stay in this process.
+   */
+  apiAccount(): { account: Account; clockOffsetMs: number } | { reason: string } {
+    const s = this.current;
+    if (s.name === 'authorized' || s.name === 'verifying' || s.name === 'confirm_reauth') return { account: s.account, clockOffsetMs: this.oauth.clockOffsetMs };
+    switch (s.name) {
+      case 'starting':
+        return { reason: 'pinauthd is starting; try again in a moment.' };
+      case 'stopped':
+        return { reason: 'pinauthd is stopping.' };
+      case 'waiting':
+        return { reason: `This device is not authorized: pinauthd is retrying after an error (${s.error.code}); see pinauthd status.` };
+      default:
+        return { reason: 'This device is not authorized: someone has to open the URL on its display and type the PIN.' };
+    }
+  }
+
+  /** The proxy saw a 401 that says the token is dead: the machine decides what to do. */
+  apiRejected(): void {
+    this.dispatch({ type: 'api_rejected', now: this.now() });
   }
 
   status(): DaemonStatus {

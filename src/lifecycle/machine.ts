@@ -77,6 +77,8 @@ export type Event =
   | { type: 'reauth' }
   | { type: 'confirm'; yes: boolean; now: number }
   | { type: 'logged_out' }
+  /** An API call through the signing proxy got a 401 that says the token is dead. */
+  | { type: 'api_rejected'; now: number }
   | { type: 'stop' };
 
 export interface MachineSettings {
@@ -84,6 +86,8 @@ export interface MachineSettings {
   requestTokenTtlMs: number;
   verifyIntervalMs: number;
   verifyOnStart: boolean;
+  /** The provider's floor between two verifications (0 when not given). */
+  minVerifyIntervalMs?: number;
   backoff: { initialMs: number; maxMs: number };
   /** 0..1, injectable so tests are deterministic. */
   random: () => number;
@@ -174,6 +178,14 @@ export function transition(state: State, event: Event, s: MachineSettings): Stat
         return { name: 'verifying', account: state.account, ...(state.attempt ? { attempt: state.attempt } : {}) };
       }
       if (event.type === 'reauth') return { name: 'confirm_reauth', account: state.account };
+      // Not taken on the API's word alone (an endpoint may refuse for other reasons): verify
+      // the token now, which drops it and asks for a new PIN if it is really dead. At most
+      // once per minVerifyInterval, so a client repeating a refused call cannot hammer the
+      // verify endpoint.
+      if (event.type === 'api_rejected') {
+        const verifiedAt = state.account.verifiedAt === null ? 0 : Date.parse(state.account.verifiedAt);
+        return event.now - verifiedAt >= (s.minVerifyIntervalMs ?? 0) ? { name: 'verifying', account: state.account } : state;
+      }
       return state;
 
     case 'confirm_reauth':

@@ -47,7 +47,8 @@ function decodeUnreserved(path: string): string {
 
 function originFor(hostHeader: string | undefined, origins: readonly string[]): string {
   const host = (hostHeader ?? '').trim().toLowerCase();
-  if (LOCAL_NAMES.has(host) || LOCAL_NAMES.has(host.replace(/:\d+$/, ''))) return origins[0]!;
+  // requests-unixsocket (Python) sends the socket path, percent-encoded, as the host
+  if (LOCAL_NAMES.has(host) || LOCAL_NAMES.has(host.replace(/:\d+$/, '')) || host.startsWith('%2f')) return origins[0]!;
   const hit = origins.find((o) => {
     const u = new URL(o);
     return host === u.host || host === u.hostname || (u.port === '' && host === `${u.hostname}:${u.protocol === 'https:' ? 443 : 80}`);

@@ -127,6 +127,32 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       return null;
     });
   let control: Awaited<ReturnType<typeof startControl>> = null;
+
+  // The signing proxy (api.sock, docs/using-the-token.md): started with the control socket.
+  // The daemon lends it the account to sign with; its secrets never leave this process.
+  const startApi = async () => {
+    if (!config.proxy.enabled) return null;
+    const { startApiProxy, socketFromSystemd } = await import('../proxy/server.js');
+    const fd = socketFromSystemd();
+    return startApiProxy({
+      listen: fd === null ? { path: config.proxy.socket } : { fd },
+      settings: () => ({ proxy: config.proxy, provider: config.provider }),
+      authority: {
+        signingAccount: () => {
+          const a = daemon.apiAccount();
+          if ('reason' in a) return a;
+          const { consumerKey, consumerSecret } = config.credentials;
+          return { consumerKey, consumerSecret, token: a.account.token, tokenSecret: a.account.tokenSecret, signatureMethod: config.provider.signatureMethod, clockOffsetMs: a.clockOffsetMs };
+        },
+        tokenRejected: () => daemon.apiRejected(),
+      },
+      logger,
+    }).catch((e: unknown) => {
+      log.warn({ err: toPinauthError(e).toLog() }, 'API socket unavailable; signed API calls through pinauthd will not work');
+      return null;
+    });
+  };
+  let apiProxy: Awaited<ReturnType<typeof startApi>> = null;
   let stopHeapGuard = (): void => undefined;
 
   let exitCode = 0;
@@ -203,6 +229,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     markStartup('daemon started');
     await firstScreenSettled(daemon);
     if (daemon.state.name !== 'stopped') control = await startControl();
+    if (daemon.state.name !== 'stopped' && !opts.console) apiProxy = await startApi();
     // perf_hooks and v8 are not needed for the first screen: loaded after it
     const { startHeapGuard, HEAP_LIMIT_MIB } = await import('./heap-guard.js');
     stopHeapGuard = startHeapGuard({
@@ -224,6 +251,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   await finishedP;
   stopHeapGuard();
   await control?.close();
+  await apiProxy?.close();
   await store.close();
   await lock.release();
   return exitCode;

@@ -4,8 +4,13 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { viaSocket, withProxy, type ProxyFixture } from '../helpers/proxy-fixture.js';
 
@@ -168,4 +173,23 @@ test('a client that never reads its reply is cut off; the others are served and 
   assert.equal(entry.error, 'client_gone_or_cut');
   // back-pressure: far less than the 10 MiB went through the proxy
   assert.ok(entry.bytesDown < 4 * 1024 * 1024, `bytesDown ${entry.bytesDown}`);
+});
+
+test('an https origin whose certificate does not verify gets nothing: 502, no request sent', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pinauthd-tls-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir, stdio: 'pipe' });
+  let requests = 0;
+  const server = https.createServer({ key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem')) }, (_req, res) => {
+    requests++;
+    res.end('{}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const f = await withProxy(t, { origins: () => [origin] });
+  const r = await viaSocket(f.socket, { path: '/2/users/me' });
+  assert.equal(r.status, 502, r.text);
+  assert.equal(r.json().error, 'upstream_tls');
+  assert.equal(requests, 0);
 });

@@ -52,6 +52,7 @@ test('targets: only the configured origins, chosen by Host or an absolute URL', 
   const origins = ['https://api.x.com', 'https://upload.twitter.com'];
   assert.equal(resolveTarget('/2/users/me', 'api', origins).url.href, 'https://api.x.com/2/users/me');
   assert.equal(resolveTarget('/2/users/me', undefined, origins).origin, 'https://api.x.com');
+  assert.equal(resolveTarget('/2/users/me', '%2Frun%2Fpinauthd%2Fapi.sock', origins).origin, 'https://api.x.com');
   assert.equal(resolveTarget('/1.1/media/upload.json', 'upload.twitter.com', origins).origin, 'https://upload.twitter.com');
   assert.equal(resolveTarget('/x', 'UPLOAD.twitter.com:443', origins).origin, 'https://upload.twitter.com');
   assert.equal(resolveTarget('https://upload.twitter.com/1.1/media/upload.json?a=1', 'api', origins).url.href, 'https://upload.twitter.com/1.1/media/upload.json?a=1');

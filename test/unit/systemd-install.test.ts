@@ -80,7 +80,7 @@ test('install.sh installs with safe modes, is idempotent and never overwrites co
   assert.match(wrapper, /^exec \S*node \/opt\/pinauthd\/dist\/pinauthd\.cjs "\$@"$/m);
   assert.match(wrapper, /PINAUTHD_CONSUMER_SECRET_FILE="\$f"/);
   assert.ok(!wrapper.includes(SECRET));
-  for (const f of ['etc/systemd/system/pinauthd.service', 'etc/udev/rules.d/99-pinauthd.rules', 'etc/modules-load.d/pinauthd.conf']) {
+  for (const f of ['etc/systemd/system/pinauthd.service', 'etc/systemd/system/pinauthd.socket', 'etc/udev/rules.d/99-pinauthd.rules', 'etc/modules-load.d/pinauthd.conf']) {
     assert.equal(mode(join(root, f)), 0o644, f);
   }
   assert.match(readFileSync(join(root, 'etc/systemd/system/pinauthd.service'), 'utf8'), /^ExecStart=\S*node \/opt\/pinauthd\/dist\/pinauthd-start\.cjs run$/m);

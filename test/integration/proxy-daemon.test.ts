@@ -1,0 +1,157 @@
+/**
+ * The signing proxy in the real daemon process: curl-like requests over api.sock (node:http
+ * with socketPath, and curl itself), `pinauthd request`, the 503 before authorization, a token
+ * revoked at the provider, socket activation as systemd does it, and no secret in any output.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { BUNDLE, DAEMON_ENTRY, DaemonProcess, Stack } from '../helpers/stack.js';
+import { viaSocket } from '../helpers/proxy-fixture.js';
+
+const run = promisify(execFile);
+
+/**
+ * `pinauthd request ...` as the installed command runs it (node dist/pinauthd.cjs), to its end:
+ * exit code and all of stdout (a body has no final newline).
+ */
+async function request(s: Stack, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [BUNDLE, 'request', ...args, '--config', s.configPath], { env: s.env() });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+}
+
+function typeKeys(s: Stack, keys: string): void {
+  for (const k of keys) s.sim.pressKey(k);
+}
+
+async function authorize(s: Stack, d: DaemonProcess): Promise<void> {
+  await d.waitForState('awaiting_pin');
+  typeKeys(s, await s.approve());
+  await d.waitForState('authorized');
+}
+
+/** Resolves once the daemon has its API socket up. */
+function apiUp(d: DaemonProcess): Promise<unknown> {
+  return d.waitForLog((l) => l.msg === 'API proxy listening', 15_000, 'the API socket');
+}
+
+describe('the signing proxy in the daemon', () => {
+  let s: Stack;
+  let sock: string;
+  let d: DaemonProcess;
+  before(async () => {
+    s = await Stack.start({ profile: 'lcd20x4', keypadMode: 'keys', config: (c) => (c.proxy = { socket: path.join(path.dirname(c.store.path), '..', 'api.sock') }) });
+    sock = s.fileConfig.proxy.socket;
+    d = s.spawn(['run']);
+    await apiUp(d);
+  });
+  after(async () => {
+    await s.close();
+  });
+
+  it('answers 503 with the reason while not authorized; pinauthd request exits 4 and prints it', async () => {
+    await d.waitForState('awaiting_pin');
+    assert.equal(statSync(sock).mode & 0o777, 0o660);
+    const r = await viaSocket(sock, { path: '/2/users/me' });
+    assert.equal(r.status, 503);
+    assert.match(String(r.headers['pinauthd-reason']), /not authorized/);
+    const cli = await request(s, ['--socket', sock, '/2/users/me']);
+    assert.equal(cli.code, 4);
+    assert.match(cli.stderr, /not authorized/);
+    assert.equal(s.provider.stats().api.requests, 0);
+  });
+
+  it('signed GET, form POST and JSON POST through the socket once authorized', async () => {
+    await authorize(s, d);
+    const me = await viaSocket(sock, { path: '/2/users/me' });
+    assert.equal(me.status, 200, me.text);
+    assert.equal(me.json().data.username, 'twitterapi');
+    const form = await viaSocket(sock, { method: 'POST', path: '/1.1/statuses/update.json', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'status=hi%20%E2%98%83' });
+    assert.equal(form.status, 200, form.text);
+    assert.equal(form.json().text, 'hi ☃');
+    const json = await viaSocket(sock, { method: 'POST', path: '/2/tweets', headers: { 'content-type': 'application/json' }, body: '{"text":"hi"}' });
+    assert.equal(json.status, 201, json.text);
+    const entries = () => d.logs.filter((l) => l.msg === 'api request' && l.status !== 503);
+    await d.waitForLog(() => entries().length >= 3, 5000, 'three log lines');
+    const log = entries();
+    assert.deepEqual(log.map((l) => [l.method, l.path, l.status]), [['GET', '/2/users/me', 200], ['POST', '/1.1/statuses/update.json', 200], ['POST', '/2/tweets', 201]]);
+  });
+
+  it('pinauthd request: GET, -d form, --json, -i; exit status from the HTTP status', async () => {
+    const me = await request(s, ['--socket', sock, '/2/users/me']);
+    assert.equal(me.code, 0, me.stderr);
+    assert.equal(JSON.parse(me.stdout).data.username, 'twitterapi');
+    const form = await request(s, ['--socket', sock, '-X', 'POST', '-d', 'status=hi', '/1.1/statuses/update.json']);
+    assert.equal(form.code, 0, form.stderr);
+    assert.equal(JSON.parse(form.stdout).text, 'hi');
+    const json = await request(s, ['--socket', sock, '-X', 'POST', '--json', '{"text":"hi"}', '/2/tweets']);
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal(JSON.parse(json.stdout).data.text, 'hi');
+    const inc = await request(s, ['--socket', sock, '-i', '-H', 'X-Test: 1', '/2/users/me']);
+    assert.match(inc.stdout, /^HTTP\/1\.1 200 OK\n[\s\S]*content-type: application\/json[\s\S]*\n\n\{"data"/i);
+    const missing = await request(s, ['--socket', sock, '-X', 'POST', '-d', 'other=1', '/1.1/statuses/update.json']);
+    assert.equal(missing.code, 1);
+    const gone = await request(s, ['--socket', `${sock}.nope`, '/2/users/me']);
+    assert.equal(gone.code, 69);
+    assert.match(gone.stderr, /cannot reach the API socket/);
+    const usage = await request(s, ['-X']);
+    assert.equal(usage.code, 2);
+  });
+
+  it('curl --unix-socket, as docs/using-the-token.md shows it', async () => {
+    const me = await run('curl', ['-sS', '--unix-socket', sock, 'http://api/2/users/me']);
+    assert.equal(JSON.parse(me.stdout).data.username, 'twitterapi');
+    const tweet = await run('curl', ['-sS', '--unix-socket', sock, '-X', 'POST', '-H', 'content-type: application/json', '-d', '{"text":"hi"}', 'http://api/2/tweets']);
+    assert.equal(JSON.parse(tweet.stdout).data.text, 'hi');
+    const status = await run('curl', ['-sS', '--unix-socket', sock, '--data-urlencode', 'status=Hello, world!', 'http://api/1.1/statuses/update.json']);
+    assert.equal(JSON.parse(status.stdout).text, 'Hello, world!');
+  });
+
+  it('a token revoked at the provider: the client sees why, the daemon verifies, drops it and shows a new URL', async () => {
+    s.provider.faults.rejectAccessTokens();
+    const r = await viaSocket(sock, { path: '/2/users/me' });
+    assert.equal(r.status, 401);
+    assert.match(String(r.headers['pinauthd-reason']), /no longer valid/);
+    await d.waitForState('verifying', 15_000, 2);
+    await d.waitForState('awaiting_pin', 15_000, 2);
+    await s.waitForText('Access revoked');
+    await s.readStoreWhen((st) => st.accounts.length === 0);
+    const after = await viaSocket(sock, { path: '/2/users/me' });
+    assert.equal(after.status, 503);
+  });
+
+  it('no secret, signature or Authorization header in anything the daemon printed', async () => {
+    const store = await s.readStore().catch(() => ({ accounts: [] }));
+    const out = d.output + s.daemons.map((x) => x.output).join('');
+    for (const secret of ['pinauthd-demo-secret', 'oauth_signature', 'OAuth oauth', ...store.accounts.flatMap((a: any) => [a.tokenSecret])]) {
+      assert.ok(!out.includes(secret), `output contains ${secret}`);
+    }
+  });
+});
+
+describe('socket activation (systemd passes the listening socket)', () => {
+  it('serves on the socket it was handed; a connection made before the daemon ran is answered', async (t) => {
+    const s = await Stack.start({ profile: 'lcd20x4', keypadMode: 'keys' });
+    t.after(() => s.close());
+    const sock = path.join(path.dirname(s.storePath), '..', 'activated.sock');
+    // systemd-socket-activate listens, and starts the daemon (as the unit does) on the first connection
+    const act = spawn('systemd-socket-activate', ['-l', sock, '--fdname=api', process.execPath, ...DAEMON_ENTRY, 'run', '--config', s.configPath], { env: s.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => act.kill('SIGKILL'));
+    let out = '';
+    act.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+    act.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
+    for (let i = 0; i < 500 && !out.includes('Listening on'); i++) await new Promise((r) => setTimeout(r, 10));
+    const first = await viaSocket(sock, { path: '/2/users/me' });
+    assert.equal(first.status, 503, out);
+    const listening = out.split('\n').filter((l) => l.includes('API proxy listening')).map((l) => JSON.parse(l) as { socket: string });
+    assert.deepEqual(listening.map((l) => l.socket), ['fd:3']);
+  });
+});
