@@ -100,10 +100,11 @@ garbage collector's pace, not a leak. The same scenario, \`npm run soak -- --onl
 collection), on the stock-node loader (2026-12-06, seed 8): V8's live heap climbs ~13 KiB per
 verification, 9.5 -> 14.6 MiB over ~420 verifications, while only young-generation collections
 run; the first full collection (~520 s) drops it to 9.0 MiB, about what the forced-GC soak
-finds retained all along (8.0-8.2 MiB, flat). RSS follows the heap's *committed* size, which V8
-keeps for a while after that collection (16.1 MiB; RSS 57.6 -> 65.7 MiB) and then gives back
-when its memory reducer sees the daemon idle (10.1 MiB; RSS 58.3 MiB at ~600 s); then the cycle
-starts again. Over 20 minutes RSS stayed between 57.6 and 65.7 MiB. The same run on the earlier
+finds retained all along (8.0-8.8 MiB). RSS follows the heap's *committed* size, which V8
+keeps for a while after that collection (16.1 MiB; RSS 57.5 -> 65.5 MiB) and then gives back
+when its memory reducer sees the daemon idle (11.1 MiB; RSS 59.7 MiB at ~660 s); then the cycle
+starts again (live heap 14.5 MiB, RSS 66.3 MiB at the end, 20 minutes). RSS stayed between 57.5
+and 66.3 MiB. The same run on the earlier
 interpreter-only loader (30 min, seed 5) cycled between 50 and 57.4 MiB, full collections at
 ~460 s and ~1,280 s: what the issue saw at 10 minutes was the top of the first cycle. Bounded
 by V8's heap sizing, and behind it by the daemon's heap guard (96 MiB live after a full GC,

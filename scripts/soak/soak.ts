@@ -163,7 +163,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     if (opts.snapshotAt?.length) await daemon.probe(60_000, true);
     const after = samples.filter((s) => s.round > warmupRounds);
     const totalDelayP99Ms = samples[samples.length - 1]?.totalDelayP99Ms ?? NaN;
-    const assessment = assess(after, totalDelayP99Ms, opts.forceGc === false ? { ...opts.bounds, judgeHeap: false, delayP99Ms: null } : opts.bounds);
+    const assessment = assess(after, totalDelayP99Ms, opts.forceGc === false ? { ...opts.bounds, judgeHeap: false, judgeRss: false, delayP99Ms: null } : opts.bounds);
     const pa = perAction([...costs.values()].sort((x, y) => x.action.localeCompare(y.action)));
     const stats = provider.stats();
     const exit = await daemon.stop();
