@@ -3,7 +3,7 @@
  * pinauthd's command line. Each command loads and validates the config before anything
  * else runs, and exits with a status that says what kind of failure it was:
  * 0 ok, 1 failed check, 2 usage, 3 config, 4 provider, 5 device, 6 store, 7 already running,
- * 70 internal error.
+ * 70 internal error, 77 permission denied.
  */
 import { parseArgs } from 'node:util';
 import { PinauthError, toPinauthError } from './errors.js';
@@ -35,6 +35,11 @@ Options:
   --json            machine-readable output (status, token, doctor)
   --once            run: exit 0 once a token is stored
   -h, --help        this help
+
+Exit status: 0 ok, 1 a check failed / nothing stored, 2 usage, 3 config, 4 provider,
+5 device, 6 store, 7 already running, 70 internal error, 77 permission denied (this user
+may not read the token store or reach the daemon: run as root or as the service's user;
+status and token then never answer "not running" or "no account").
 `;
 
 async function main(argv: string[]): Promise<number> {

@@ -36,6 +36,8 @@ export const ErrorCodes = {
   DEVICE_BUSY: { exit: 5, short: ['Device busy', 'another program'] },
   DEVICE_DISCONNECTED: { exit: 5, short: ['Device unplugged', 'reconnecting'] },
   DEVICE_PROTOCOL: { exit: 5, short: ['Device error', 'see the log'] },
+  // the operator's own permissions (EX_NOPERM): never "not running" or "no account"
+  PERMISSION_DENIED: { exit: 77, short: ['No permission', 'see the log'] },
   // input
   PIN_FORMAT: { exit: 1, short: ['Digits only', 'type the PIN'] },
   USAGE: { exit: 2, short: ['Usage error', ''] },
@@ -73,7 +75,7 @@ export class PinauthError extends Error {
     if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;
   }
 
-  /** Process exit status for this error (0 ok, 2 usage, 3 config, 4 provider, 5 device, 6 store, 7 already running, 70 internal). */
+  /** Process exit status for this error (0 ok, 2 usage, 3 config, 4 provider, 5 device, 6 store, 7 already running, 70 internal, 77 permission denied). */
   get exitCode(): number {
     return ErrorCodes[this.code].exit;
   }

@@ -9,7 +9,8 @@ import type { Config } from '../config/types.js';
 import { PinauthError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { acquireInstanceLock } from '../store/lock.js';
-import { readStoreSnapshot, TokenStore } from '../store/token-store.js';
+import { readStoreSnapshot, TokenStore, type StoreSnapshot } from '../store/token-store.js';
+import { checkStateDirectory } from '../store/state-dir.js';
 import type { Account } from '../store/types.js';
 import { askDaemon, controlSocketPath } from '../service/control.js';
 import { apiSocketFor, describeSocketAccess, probeApiSocket } from '../proxy/socket-path.js';
@@ -28,8 +29,27 @@ function publicAccount(a: Account) {
   return { provider: a.provider, userId: a.userId, screenName: a.screenName, createdAt: a.createdAt, verifiedAt: a.verifiedAt };
 }
 
+/** The config, and its state directory checked: never through another user's link (src/store/state-dir.ts). */
 async function config(opts: CommonOptions, secrets: boolean): Promise<Config> {
-  return loadConfig({ file: opts.configFile, env: process.env, requireSecrets: secrets });
+  const cfg = await loadConfig({ file: opts.configFile, env: process.env, requireSecrets: secrets });
+  checkStateDirectory(dirname(cfg.store.path));
+  return cfg;
+}
+
+/**
+ * The store as this user can read it. A store it may not read is a permission error (exit
+ * 77), not "no account": a device's software must not take it as a reason to re-authorize.
+ */
+async function readableSnapshot(file: string): Promise<StoreSnapshot> {
+  const snap = await readStoreSnapshot(file);
+  if (snap.state !== 'unreadable') return snap;
+  const denied = /EACCES|EPERM/.test(snap.reason ?? '');
+  throw new PinauthError(
+    denied ? 'PERMISSION_DENIED' : 'STORE_IO',
+    denied
+      ? `permission denied reading the token store ${snap.path}: run this command as root or as the service's user`
+      : `cannot read the token store ${snap.path}: ${snap.reason ?? 'error'}`,
+  );
 }
 
 export async function status(opts: CommonOptions): Promise<number> {
@@ -53,7 +73,7 @@ export async function status(opts: CommonOptions): Promise<number> {
     }
     return 0;
   }
-  const snap = await readStoreSnapshot(cfg.store.path);
+  const snap = await readableSnapshot(cfg.store.path);
   const account = snap.accounts.find((a) => a.provider === cfg.provider.name && (cfg.credentials.consumerKey === '' || a.consumerKey === cfg.credentials.consumerKey)) ?? null;
   if (opts.json) {
     printJson({ running: false, provider: cfg.provider.name, account: account ? publicAccount(account) : null, pending: snap.pending ? { issuedAt: snap.pending.issuedAt, authorizeUrl: snap.pending.authorizeUrl } : null });
@@ -111,7 +131,7 @@ export async function logout(opts: CommonOptions): Promise<number> {
 export async function token(opts: CommonOptions): Promise<number> {
   if (!opts.json) throw new PinauthError('USAGE', 'token prints JSON only: pinauthd token --json');
   const cfg = await config(opts, false);
-  const snap = await readStoreSnapshot(cfg.store.path);
+  const snap = await readableSnapshot(cfg.store.path);
   const a = snap.accounts.find((x) => x.provider === cfg.provider.name && (cfg.credentials.consumerKey === '' || x.consumerKey === cfg.credentials.consumerKey));
   if (!a) {
     process.stderr.write('no account stored: authorize first\n');

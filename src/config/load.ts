@@ -2,7 +2,8 @@
  * Load, validate and resolve the configuration. Nothing else runs before this: every problem
  * is reported at once, one `path: message` line each, in a single CONFIG_INVALID error.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { readSmallFile, SmallFileRefused } from '../small-file.js';
 import os from 'node:os';
 import path from 'node:path';
 import type { ErrorObject } from 'ajv';
@@ -535,11 +536,9 @@ export async function discoverConfigFile(
 export async function readConfigFile(file: string): Promise<unknown> {
   let text: string;
   try {
-    const buf = await readFile(file);
-    if (buf.length > MAX_CONFIG_BYTES) throw new ConfigError(file, [`${file}: larger than ${MAX_CONFIG_BYTES} bytes`]);
-    text = buf.toString('utf8').replace(/^\uFEFF/, '');
+    text = (await readSmallFile(file, MAX_CONFIG_BYTES)).toString('utf8').replace(/^\uFEFF/, '');
   } catch (e) {
-    if (e instanceof PinauthError) throw e;
+    if (e instanceof SmallFileRefused) throw new ConfigError(file, [`${file}: ${e.why}`]);
     const code = (e as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT'

@@ -7,7 +7,7 @@
  *   3. the config file's `credentials` object
  * Only source names are ever reported, never the values.
  */
-import { readFile } from 'node:fs/promises';
+import { readSmallFile, SmallFileRefused } from '../small-file.js';
 import path from 'node:path';
 import { PinauthError } from '../errors.js';
 
@@ -37,13 +37,9 @@ function cleanSecret(text: string): string {
 async function readSecretFile(file: string, what: string, optional: boolean): Promise<string | null> {
   let text: string;
   try {
-    const buf = await readFile(file);
-    if (buf.length > MAX_SECRET_BYTES) {
-      throw new PinauthError('CONFIG_INVALID', `${what} file ${file} is larger than ${MAX_SECRET_BYTES} bytes`);
-    }
-    text = buf.toString('utf8');
+    text = (await readSmallFile(file, MAX_SECRET_BYTES)).toString('utf8');
   } catch (e) {
-    if (e instanceof PinauthError) throw e;
+    if (e instanceof SmallFileRefused) throw new PinauthError('CONFIG_INVALID', `${what} file ${file} ${e.why}`);
     const code = (e as NodeJS.ErrnoException).code;
     if (optional && code === 'ENOENT') return null;
     throw new PinauthError('CONFIG_SECRET_MISSING', `cannot read ${what} file ${file} (${code ?? 'error'})`, {

@@ -8,6 +8,7 @@ import { chmod, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
+import { PinauthError } from '../errors.js';
 import { liveLockOwner } from '../store/lock.js';
 
 export type ControlCommand = 'status' | 'reauth' | 'logout';
@@ -94,11 +95,18 @@ type Answer = { ok: boolean; result?: unknown; error?: string };
  */
 const STARTING_WAIT_MS = 3000;
 
-/** Ask a running daemon; null when none answers (not running, or no permission). */
+/**
+ * Ask a running daemon; null when none answers. A socket (or state directory) this user may
+ * not open rejects with PERMISSION_DENIED: whether a daemon runs is then unknown, and saying
+ * "not running" would be a wrong answer.
+ */
 export async function askDaemon(path: string, cmd: ControlCommand, timeoutMs = 3000): Promise<Answer | null> {
   const until = Date.now() + STARTING_WAIT_MS;
   for (;;) {
     const r = await askOnce(path, cmd, timeoutMs);
+    if (r === 'denied') {
+      throw new PinauthError('PERMISSION_DENIED', `permission denied on the control socket ${path}: run this command as root or as the service's user`);
+    }
     if (r !== 'no socket' && r !== 'refused') return r;
     // no socket (yet): a daemon that holds the lock is still starting
     if (Date.now() >= until || (await liveLockOwner(dirname(path))) === null) return null;
@@ -106,16 +114,18 @@ export async function askDaemon(path: string, cmd: ControlCommand, timeoutMs = 3
   }
 }
 
-function askOnce(path: string, cmd: ControlCommand, timeoutMs: number): Promise<Answer | null | 'no socket' | 'refused'> {
+function askOnce(path: string, cmd: ControlCommand, timeoutMs: number): Promise<Answer | null | 'no socket' | 'refused' | 'denied'> {
   return new Promise((resolve) => {
     const sock = net.connect(path);
     let buf = '';
-    const done = (v: Answer | null | 'no socket' | 'refused') => {
+    const done = (v: Answer | null | 'no socket' | 'refused' | 'denied') => {
       sock.destroy();
       resolve(v);
     };
     sock.setTimeout(timeoutMs, () => done(null));
-    sock.on('error', (e: NodeJS.ErrnoException) => done(e.code === 'ENOENT' ? 'no socket' : e.code === 'ECONNREFUSED' ? 'refused' : null));
+    sock.on('error', (e: NodeJS.ErrnoException) =>
+      done(e.code === 'ENOENT' ? 'no socket' : e.code === 'ECONNREFUSED' ? 'refused' : e.code === 'EACCES' || e.code === 'EPERM' ? 'denied' : null),
+    );
     sock.on('connect', () => sock.write(JSON.stringify({ cmd }) + '\n'));
     sock.setEncoding('utf8');
     sock.on('data', (c: string) => {

@@ -8,13 +8,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Adapter } from 'lowdb';
 import { PinauthError } from '../errors.js';
+import { readSmallFile, SmallFileRefused } from '../small-file.js';
 
 export const FILE_MODE = 0o600;
 export const DIR_MODE = 0o700;
+/** 1000 accounts (the schema's limit) of a few KiB each fit well within this. */
+export const MAX_STORE_BYTES = 16 * 1024 * 1024;
 
 /** Durable writes and fsyncs since the process started, and writes under way (`pinauthd status --json`). */
 export const durableWriteCounts = { writes: 0, fsyncs: 0, inFlight: 0 };
@@ -119,9 +122,14 @@ export class DurableFile<T> implements Adapter<T> {
   async read(): Promise<T | null> {
     let text: string;
     try {
-      text = await readFile(this.filename, 'utf8');
+      // never through a symbolic link, never a FIFO or a device, never without end
+      text = (await readSmallFile(this.filename, MAX_STORE_BYTES, { noFollow: true })).toString('utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if ((e as NodeJS.ErrnoException).code === 'ELOOP') {
+        throw new PinauthError('STORE_PERMISSIONS', `${this.filename} is a symbolic link: refusing to follow it`);
+      }
+      if (e instanceof SmallFileRefused) throw new PinauthError('STORE_IO', `${this.filename} ${e.why}`);
       throw storeIoError('read', this.filename, e);
     }
     try {

@@ -9,11 +9,12 @@
  * pool) cost the first screen ~2 ms more than the calls themselves.
  */
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, linkSync, mkdirSync, openSync, readSync, unlinkSync, writeFileSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { PinauthError } from '../errors.js';
 import { DIR_MODE, FILE_MODE, storeIoError } from './durable-file.js';
+import { checkStateDirectory } from './state-dir.js';
 
 export const LOCK_NAME = 'pinauthd.lock';
 
@@ -36,9 +37,26 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** At most 32 bytes, never through a link or from a FIFO: a pid is all a lock file holds. */
+function readLockText(lockPath: string): string {
+  let fd: number;
+  try {
+    fd = openSync(lockPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') return ''; // not ours: stale
+    throw e;
+  }
+  try {
+    const buf = Buffer.alloc(32);
+    return buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function readOwner(lockPath: string): number | null {
   try {
-    const text = readFileSync(lockPath, 'utf8');
+    const text = readLockText(lockPath);
     const pid = Number.parseInt(text.trim(), 10);
     return Number.isInteger(pid) && pid > 0 && String(pid) === text.trim() ? pid : null;
   } catch (e) {
@@ -86,11 +104,14 @@ export async function liveLockOwner(dir: string): Promise<number | null> {
 export async function acquireInstanceLock(dir: string): Promise<InstanceLock> {
   const absDir = path.resolve(dir);
   const lockPath = path.join(absDir, LOCK_NAME);
+  // before mkdir too: a recursive mkdir through another user's link would create directories at its target
+  checkStateDirectory(absDir);
   try {
     mkdirSync(absDir, { recursive: true, mode: DIR_MODE });
   } catch (e) {
     throw storeIoError('create the state directory', absDir, e);
   }
+  checkStateDirectory(absDir);
   for (let attempt = 0; attempt < 3; attempt++) {
     if (tryCreate(lockPath)) {
       heldHere.add(lockPath);

@@ -5,15 +5,17 @@
  * deleted) and the store starts empty, i.e. unauthorized.
  */
 import { constants as fsConstants } from 'node:fs';
-import { chmod, copyFile, lstat, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { readSmallFile } from '../small-file.js';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import type { Logger } from 'pino';
 import { PinauthError, isPinauthError } from '../errors.js';
 import { validateStoreData } from '../generated/store-validator.js';
-import { DIR_MODE, DurableFile, FILE_MODE, storeIoError, syncDirectory, tempPrefix } from './durable-file.js';
+import { DIR_MODE, DurableFile, FILE_MODE, MAX_STORE_BYTES, storeIoError, syncDirectory, tempPrefix } from './durable-file.js';
 import type { Account, PendingAuthorization, StoreData } from './types.js';
 import { storeSchema } from './schema.js';
+import { checkStateDirectory } from './state-dir.js';
 
 /** Why `value` is not a StoreData, or null when it is one. Dates must parse too. */
 export function storeShapeProblem(value: unknown): string | null {
@@ -136,59 +138,92 @@ function octal(mode: number): string {
   return `0${(mode & 0o777).toString(8)}`;
 }
 
-/** Create the directory 0700, or repair a group/other-accessible one (warns). */
+/**
+ * `path` opened without following a final symbolic link (O_NOFOLLOW), as a directory or a
+ * non-blocking read-only file: its mode is checked and changed through the descriptor.
+ */
+async function openNoFollow(target: string, directory: boolean): Promise<FileHandle> {
+  const flags = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | (directory ? fsConstants.O_DIRECTORY : fsConstants.O_NONBLOCK);
+  try {
+    return await open(target, flags);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new PinauthError('STORE_PERMISSIONS', `${target} is a symbolic link: refusing to follow it`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') throw new PinauthError('STORE_IO', `${target} is not a directory`);
+    throw e;
+  }
+}
+
+/** Create the directory 0700, or repair a group/other-accessible one (warns). Never through another user's link. */
 async function ensurePrivateDirectory(dir: string, logger: Logger): Promise<void> {
+  checkStateDirectory(dir);
   try {
     await mkdir(dir, { recursive: true, mode: DIR_MODE });
   } catch (e) {
     throw storeIoError('create the store directory', dir, e);
   }
+  checkStateDirectory(dir);
+  let fh: FileHandle;
   let st;
   try {
-    st = await stat(dir);
+    fh = await openNoFollow(dir, true);
   } catch (e) {
-    throw storeIoError('stat', dir, e);
-  }
-  if (!st.isDirectory()) throw new PinauthError('STORE_IO', `${dir} is not a directory`);
-  if ((st.mode & 0o077) === 0) return;
-  if (st.mode & 0o1000) {
-    // a shared sticky directory such as /tmp: never chmod it, and do not keep tokens in it
-    throw new PinauthError(
-      'STORE_PERMISSIONS',
-      `store directory ${dir} is shared (mode ${octal(st.mode)}, sticky); use a private directory for store.path`,
-    );
+    if (isPinauthError(e)) throw e;
+    throw storeIoError('open', dir, e);
   }
   try {
-    await chmod(dir, DIR_MODE);
+    try {
+      st = await fh.stat();
+    } catch (e) {
+      throw storeIoError('stat', dir, e);
+    }
+    if ((st.mode & 0o077) === 0) return;
+    if (st.mode & 0o1000) {
+      // a shared sticky directory such as /tmp: never chmod it, and do not keep tokens in it
+      throw new PinauthError(
+        'STORE_PERMISSIONS',
+        `store directory ${dir} is shared (mode ${octal(st.mode)}, sticky); use a private directory for store.path`,
+      );
+    }
+    await fh.chmod(DIR_MODE);
   } catch (e) {
+    if (isPinauthError(e)) throw e;
     throw new PinauthError(
       'STORE_PERMISSIONS',
-      `store directory ${dir} is accessible to group/others (mode ${octal(st.mode)}) and cannot be repaired (${(e as NodeJS.ErrnoException).code})`,
+      `store directory ${dir} is accessible to group/others (mode ${octal(st!.mode)}) and cannot be repaired (${(e as NodeJS.ErrnoException).code})`,
       { cause: e },
     );
+  } finally {
+    await fh.close();
   }
   logger.warn({ path: dir, was: octal(st.mode), now: octal(DIR_MODE) }, 'store directory was accessible to group/others; mode repaired to 0700');
 }
 
-/** Check the store file: a regular file, and 0600 (repaired with a warning). false: no file. */
+/** Check the store file: a regular file (never a link), and 0600 (repaired with a warning). false: no file. */
 async function ensurePrivateFile(file: string, logger: Logger): Promise<boolean> {
-  let st;
+  let fh: FileHandle;
   try {
-    st = await lstat(file);
+    fh = await openNoFollow(file, false);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw storeIoError('stat', file, e);
+    if (isPinauthError(e)) throw e;
+    throw storeIoError('open', file, e);
   }
-  if (!st.isFile()) throw new PinauthError('STORE_IO', `${file} is not a regular file`);
-  if ((st.mode & 0o077) === 0) return true;
+  let st;
   try {
-    await chmod(file, FILE_MODE);
-  } catch (e) {
-    throw new PinauthError(
-      'STORE_PERMISSIONS',
-      `token store ${file} is accessible to group/others (mode ${octal(st.mode)}) and cannot be repaired (${(e as NodeJS.ErrnoException).code})`,
-      { cause: e },
-    );
+    st = await fh.stat();
+    if (!st.isFile()) throw new PinauthError('STORE_IO', `${file} is not a regular file`);
+    if ((st.mode & 0o077) === 0) return true;
+    try {
+      await fh.chmod(FILE_MODE);
+    } catch (e) {
+      throw new PinauthError(
+        'STORE_PERMISSIONS',
+        `token store ${file} is accessible to group/others (mode ${octal(st.mode)}) and cannot be repaired (${(e as NodeJS.ErrnoException).code})`,
+        { cause: e },
+      );
+    }
+  } finally {
+    await fh.close();
   }
   logger.warn({ path: file, was: octal(st.mode), now: octal(FILE_MODE) }, 'token store file was accessible to group/others; mode repaired to 0600');
   return true;
@@ -226,10 +261,17 @@ async function keptName(file: string): Promise<string> {
 async function moveAside(file: string): Promise<string> {
   const kept = await keptName(file);
   try {
-    await rename(file, kept);
-    await chmod(kept, FILE_MODE);
+    // the mode is set through a descriptor of the file itself, never through a name
+    const fh = await openNoFollow(file, false);
+    try {
+      await rename(file, kept);
+      await fh.chmod(FILE_MODE);
+    } finally {
+      await fh.close();
+    }
     await syncDirectory(path.dirname(file));
   } catch (e) {
+    if (isPinauthError(e)) throw e;
     throw storeIoError('move the unreadable token store aside to', kept, e);
   }
   return kept;
@@ -246,8 +288,15 @@ async function dropRecords(file: string, db: Low<StoreData>, dropped: DroppedRec
   if (accounts.length > 0) {
     kept = await keptName(file);
     try {
-      await copyFile(file, kept, fsConstants.COPYFILE_EXCL);
-      await chmod(kept, FILE_MODE);
+      // the copy is a new file of ours (O_EXCL), 0600 before a byte is in it
+      const fh = await open(kept, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, FILE_MODE);
+      try {
+        await fh.chmod(FILE_MODE);
+        await fh.writeFile(await readSmallFile(file, MAX_STORE_BYTES, { noFollow: true }));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
     } catch (e) {
       throw storeIoError('keep a copy of the token store at', kept, e);
     }
@@ -440,7 +489,7 @@ export async function readStoreSnapshot(file: string): Promise<StoreSnapshot> {
   );
   const snap: StoreSnapshot = { ...emptyStoreData(), path: abs, state: 'missing', corruptFiles };
   try {
-    snap.mode = (await stat(abs)).mode & 0o7777;
+    snap.mode = (await lstat(abs)).mode & 0o7777;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return snap;
     return { ...snap, state: 'unreadable', reason: (e as NodeJS.ErrnoException).code ?? 'error' };

@@ -107,6 +107,14 @@ certificates). Everything runs on 127.0.0.1 and in temp directories.
    behind a proxy that answers some calls in the local provider's place: an oversize
    oauth_token, an Authorization header echoed in error bodies, HTTP 401 with code 32 at
    access_token, and a screen_name full of escape sequences shown by \`pinauthd status\`.
+7. **Hostile device** (hostile-device.test.ts, item 3): the HELLOs that once sized a 1.4 GB
+   bitmap, and fast-check HELLOs with any field values or binary junk, through the real
+   pinpad driver: every host line must stay within the protocol's 128 bytes.
+8. **Hostile local user** (hostile-local.test.ts, items 9, 10, 11; run as root, with
+   \`nobody\` as the other user): /dev/zero and FIFOs as config, \`..._FILE\` secrets and
+   credentials; root's commands through a user's symlinked state directory or token file;
+   \`status\` and \`token --json\` as a user who may not read the store; the unit's device and
+   address rules and its \`systemd-analyze security\` exposure (item 12).
 `;
   // `npm test` runs the suite too; only `npm run test:reliability` rewrites the doc, so a
   // test run does not leave the work tree changed.

@@ -13,6 +13,12 @@ import { TextDisplay, type DeviceWriter } from './text.js';
 
 export type Capability = 'backlight' | 'beep' | 'led' | 'cursor' | 'bitmap';
 
+/**
+ * Pixels per QR module at most: 8 px modules are read from across a room already; more
+ * would only cost bytes at 9600 baud (and a hostile size would cost memory).
+ */
+export const MAX_QR_SCALE = 8;
+
 export interface Hello {
   version: number;
   kind: 'lcd' | 'graphic';
@@ -38,11 +44,29 @@ export interface PinpadDisplayOptions {
   helloTimeoutMs?: number;
 }
 
+/**
+ * What a HELLO may claim (docs/protocol.md, "HELLO fields"): a device is not trusted, and its
+ * pixel size sizes the QR bitmap and every BMP line, so each field is bounded where it enters.
+ */
+export const HELLO_BOUNDS = {
+  cols: { min: 8, max: 40 },
+  rows: { min: 1, max: 8 },
+  /** Pixel width and height (a 480x320 TFT is the largest display the protocol serves). */
+  pxWidth: { min: 8, max: 480 },
+  pxHeight: { min: 8, max: 320 },
+  /** `fw`: printable ASCII, for the log. */
+  firmware: 32,
+} as const;
+
+const KNOWN_CAPS: ReadonlySet<string> = new Set<Capability>(['backlight', 'beep', 'led', 'cursor', 'bitmap']);
+
+const within = (n: number, b: { min: number; max: number }) => n >= b.min && n <= b.max;
+
 /** Parse a `HELLO pinpad/<n> k=v ...` line; null when it is not one. Out-of-range fields keep the defaults. */
 export function parseHello(line: string, defaults: { cols: number; rows: number }, logger?: Logger): Hello | null {
   const words = line.trim().split(' ').filter((w) => w.length > 0);
   if (words[0] !== 'HELLO' || words.length < 2) return null;
-  const m = /^pinpad\/(\d+)(?:\.\d+)*$/.exec(words[1]!);
+  const m = /^pinpad\/(\d{1,3})(?:\.\d{1,3})*$/.exec(words[1]!);
   if (!m) return null;
   const hello: Hello = { version: Number(m[1]), kind: 'lcd', cols: defaults.cols, rows: defaults.rows, caps: new Set() };
   for (const word of words.slice(2)) {
@@ -50,33 +74,37 @@ export function parseHello(line: string, defaults: { cols: number; rows: number 
     if (eq <= 0) continue;
     const key = word.slice(0, eq);
     const value = word.slice(eq + 1);
-    const int = /^\d+$/.test(value) ? Number(value) : NaN;
+    const int = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
     switch (key) {
       case 'kind':
         if (value === 'lcd' || value === 'graphic') hello.kind = value;
         else logger?.warn({ kind: value }, 'HELLO: unknown display kind, assuming lcd');
         break;
       case 'cols':
-        if (int >= 8 && int <= 40) hello.cols = int;
-        else logger?.warn({ cols: value }, 'HELLO: cols out of range (8-40), keeping the configured value');
+        if (within(int, HELLO_BOUNDS.cols)) hello.cols = int;
+        else logger?.warn({ cols: toPrintable(value.slice(0, 16)) }, 'HELLO: cols out of range (8-40), keeping the configured value');
         break;
       case 'rows':
-        if (int >= 1 && int <= 8) hello.rows = int;
-        else logger?.warn({ rows: value }, 'HELLO: rows out of range (1-8), keeping the configured value');
+        if (within(int, HELLO_BOUNDS.rows)) hello.rows = int;
+        else logger?.warn({ rows: toPrintable(value.slice(0, 16)) }, 'HELLO: rows out of range (1-8), keeping the configured value');
         break;
       case 'px': {
-        const px = /^(\d+)x(\d+)$/.exec(value);
-        if (px && Number(px[1]) > 0 && Number(px[2]) > 0) hello.pixels = { width: Number(px[1]), height: Number(px[2]) };
+        const px = /^(\d{1,5})x(\d{1,5})$/.exec(value);
+        const width = Number(px?.[1]);
+        const height = Number(px?.[2]);
+        if (within(width, HELLO_BOUNDS.pxWidth) && within(height, HELLO_BOUNDS.pxHeight)) hello.pixels = { width, height };
+        else logger?.warn({ px: toPrintable(value.slice(0, 16)) }, 'HELLO: px out of range (8-480 x 8-320), drawing no bitmap');
         break;
       }
       case 'caps':
-        for (const cap of value.split(',')) if (cap) hello.caps.add(cap);
+        for (const cap of value.split(',')) if (KNOWN_CAPS.has(cap)) hello.caps.add(cap);
         break;
       case 'keys':
-        hello.keys = value;
+        if (value === 'keys' || value === 'line') hello.keys = value;
         break;
       case 'fw':
-        hello.firmware = value;
+        if (value.length <= HELLO_BOUNDS.firmware && /^[\x21-\x7e]+$/.test(value)) hello.firmware = value;
+        else logger?.warn({ fw: toPrintable(value.slice(0, HELLO_BOUNDS.firmware)) }, 'HELLO: fw longer than 32 characters or not printable ASCII, left out');
         break;
       default:
         break; // unknown keys are for later versions
@@ -347,7 +375,7 @@ export class PinpadDisplay implements Display {
     const key = `${url}|${px.width}x${px.height}`;
     if (this.#qrCache?.key !== key) {
       const box = { width: Math.min(px.width, px.height), height: px.height };
-      this.#qrCache = { key, bitmap: await qrBitmap(url, box) };
+      this.#qrCache = { key, bitmap: await qrBitmap(url, box, { maxScale: MAX_QR_SCALE }) };
       if (!this.#qrCache.bitmap) this.#logger.info({ px }, 'URL too long for a QR code on this display; showing text');
     }
     return this.#qrCache.bitmap;

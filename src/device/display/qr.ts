@@ -16,6 +16,8 @@ export interface QrOptions {
   /** Quiet zone in modules; the standard asks for 4, readers cope with 2 on small screens. */
   quietZone?: number;
   errorCorrectionLevel?: 'L' | 'M' | 'Q' | 'H';
+  /** Pixels per module at most (the code is drawn smaller than the box allows beyond it). */
+  maxScale?: number;
 }
 
 /** A host line is at most 128 bytes including its LF. */
@@ -60,7 +62,7 @@ export async function qrBitmap(text: string, box: { width: number; height: numbe
   const side = Math.min(box.width, box.height);
   const wanted = opts.quietZone ?? 4;
   for (let quiet = wanted; quiet >= Math.min(2, wanted); quiet--) {
-    const scale = Math.floor(side / (size + 2 * quiet));
+    const scale = Math.min(Math.floor(side / (size + 2 * quiet)), opts.maxScale ?? Infinity);
     if (scale < 1) continue;
     const px = (size + 2 * quiet) * scale;
     const bm = createBitmap(px, px);
