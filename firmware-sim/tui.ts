@@ -9,6 +9,8 @@ import type { SimPanel } from './panel.js';
 export interface RenderOptions {
   /** Draw only the part of the framebuffer with dark pixels (plus a margin), for narrow terminals. */
   crop?: boolean;
+  /** Draw a graphic display's framebuffer (default true); without it, its text grid only. */
+  pixels?: boolean;
 }
 
 const LIGHT_BOTH = '█';
@@ -22,7 +24,7 @@ const CROP_MARGIN_PX = 4;
 /** The TUI's frame as plain text (no escape codes): pure, for tests and the daemon's demo. */
 export function renderScreen(device: SimPanel, options: RenderOptions = {}): string {
   const parts: string[] = [];
-  if (device.kind === 'graphic') parts.push(renderPixels(device, options));
+  if (device.kind === 'graphic' && options.pixels !== false) parts.push(renderPixels(device, options));
   parts.push(renderTextBox(device.screenText()));
   parts.push(renderStatus(device));
   return parts.join('\n');
@@ -94,7 +96,7 @@ function renderStatus(device: SimPanel): string {
 
 export interface TuiOptions {
   device: SimPanel;
-  /** Lines shown above the screen (where to point the daemon). */
+  /** Lines shown above the screen (where to point the daemon); the caller may change them and call redraw(). */
   header?: string[];
   /** A keypad apart from the display (a simulated USB numpad): the keyboard's keys go to it. */
   keypad?: { pressKey(key: string): void };
@@ -105,8 +107,8 @@ export interface TuiOptions {
 
 const LOG_LINES = 5;
 
-/** Run the interactive UI until the person quits; returns a function that stops it. */
-export function runTui(options: TuiOptions): () => void {
+/** Run the interactive UI until the person quits; returns a function that stops it, with `redraw()`. */
+export function runTui(options: TuiOptions): (() => void) & { redraw: () => void } {
   const { device, onQuit } = options;
   const keypad = options.keypad ?? device;
   const keypadMode = options.keypad ? 'keys' : device.keypadMode;
@@ -116,6 +118,7 @@ export function runTui(options: TuiOptions): () => void {
   const sent: string[] = [];
   const received: string[] = [];
   let editing = '';
+  let hint = '';
   let stopped = false;
 
   const remember = (list: string[], line: string): void => {
@@ -125,23 +128,23 @@ export function runTui(options: TuiOptions): () => void {
 
   const draw = (): void => {
     if (stopped) return;
-    const crop = (stdout.columns ?? 80) < device.pixels().width + 2 * BORDER_COLS;
+    const cols = stdout.columns || 80;
+    const termRows = stdout.rows || 24;
+    const crop = cols < device.pixels().width + 2 * BORDER_COLS;
     const help =
       keypadMode === 'keys'
-        ? 'keys: 0-9 * # A-D   Backspace=*  Enter=#   r=reset  q=quit'
+        ? 'keys: 0-9 * # Shift+A-D (letter keys)  Backspace=*  Enter=#  r=reset  q=quit'
         : keypadMode === 'none'
           ? 'this display has no keypad   r=reset  q=quit'
           : 'type a line, Enter sends it   Ctrl-R=reset  Ctrl-C=quit';
-    const frame = [
-      ...header,
-      '',
-      renderScreen(device, { crop }),
-      '',
-      `host> ${received.join('  |  ')}`,
-      `sent> ${sent.join('  |  ')}`,
-      keypadMode === 'line' ? `line> ${editing}_` : '',
-      help,
-    ];
+    const below = ['', `host> ${received.join('  |  ')}`, `sent> ${sent.join('  |  ')}`, ...(keypadMode === 'line' ? [`line> ${editing}_`] : []), ...(hint ? [hint] : []), help];
+    // A graphic display's pixels only where the terminal has room for them (80x24 shows its text).
+    let screen = renderScreen(device, { crop });
+    if (device.kind === 'graphic' && header.length + 1 + screen.split('\n').length + below.length > termRows) {
+      screen = `${renderScreen(device, { pixels: false })}\n(the QR code on the display needs a terminal of ${screen.split('\n')[0]!.length}x${header.length + 1 + screen.split('\n').length + below.length})`;
+    }
+    // Every line within the terminal's width: a wrapped line would push the frame off the top.
+    const frame = [...header, '', screen, ...below].join('\n').split('\n').map((l) => (l.length > cols ? l.slice(0, cols) : l));
     stdout.write(`\x1b[H\x1b[2J${frame.join('\n')}\n`);
   };
 
@@ -163,17 +166,26 @@ export function runTui(options: TuiOptions): () => void {
     draw();
   };
 
+  /**
+   * Keys mode: the keyboard is the keypad. The letter keys A-D are Shift+a..d: a person typing
+   * a PIN who hits a lower-case letter means a letter of a word, not a keypad function (`c`
+   * would clear the entry); it is not sent, and the hint says the PIN is digits.
+   */
   const handleKey = (ch: string): void => {
+    hint = '';
     if (ch === 'q') return quit();
     if (ch === 'r') return device.reset();
     if (keypadMode === 'none') return;
-    const key = ch === '\x7f' || ch === '\b' ? '*' : ch === '\r' || ch === '\n' ? '#' : ch.toUpperCase();
-    if (!/^[0-9*#A-D]$/.test(key)) return;
-    try {
-      keypad.pressKey(key);
-    } catch {
-      // a key this keypad does not have (a numpad's D)
+    const key = ch === '\x7f' || ch === '\b' ? '*' : ch === '\r' || ch === '\n' ? '#' : ch;
+    if (/^[0-9*#A-D]$/.test(key)) {
+      try {
+        keypad.pressKey(key);
+      } catch {
+        // a key this keypad does not have (a numpad's D)
+      }
+      return;
     }
+    if (/^[a-zA-Z]$/.test(ch)) hint = `"${ch}" is not a keypad key: the PIN is digits only (letter keys: Shift+A-D)`;
   };
 
   const handleLineChar = (ch: string): void => {
@@ -210,5 +222,5 @@ export function runTui(options: TuiOptions): () => void {
   stdin.on('data', onKeys);
   stdin.resume();
   draw();
-  return stop;
+  return Object.assign(stop, { redraw: draw });
 }

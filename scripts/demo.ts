@@ -13,7 +13,9 @@
  * own keypad), serlcd[-20x4] (with the numpad).
  *
  * With a terminal, you are the person: open the URL, approve, type the PIN on the simulated
- * keypad. Without one (or with --auto) the demo plays the person.
+ * keypad. Without one (or with --auto) the demo plays the person. Everything fits 80x24.
+ * The demo never asks for a password: without socat it runs the simulator over TCP and says
+ * so. Its files (config, token store, daemon log) live in a temp dir removed at the end.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -30,9 +32,11 @@ import { renderScreen, runTui } from '../firmware-sim/tui.js';
 import { DEMO_CONSUMER, startLocalProvider, type LocalProvider } from '../local-provider/provider.js';
 import { askDaemon, controlSocketPath } from '../src/service/control.js';
 import type { DaemonStatus } from '../src/lifecycle/daemon.js';
+import { humanLine } from '../src/log.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PROFILES: readonly string[] = PANEL_PROFILES;
+const KEYPAD_MODES = ['keys', 'line'];
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`${msg}\n`);
@@ -40,19 +44,25 @@ function usage(msg?: string): never {
   process.exit(2);
 }
 
-async function startProvider(port: number): Promise<LocalProvider> {
+/** The local provider, and a note when it could not have the port asked for. */
+async function startProvider(port: number): Promise<{ provider: LocalProvider; note: string | null }> {
   try {
-    return await startLocalProvider({ host: '127.0.0.1', port });
-  } catch {
-    // The fixed port is taken (another demo?): any free port works just as well.
-    return startLocalProvider({ host: '127.0.0.1', port: 0 });
+    return { provider: await startLocalProvider({ host: '127.0.0.1', port }), note: null };
+  } catch (e) {
+    // The fixed port is taken (another demo?): any free port works just as well; say so.
+    const provider = await startLocalProvider({ host: '127.0.0.1', port: 0 });
+    const why = (e as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'is in use' : `failed (${(e as Error).message})`;
+    return { provider, note: `port ${port} ${why}: the local provider is on ${provider.url} instead` };
   }
 }
 
+/**
+ * Whether socat is there for the pseudo-terminal simulator; ensure-socat.sh installs it when
+ * it can without asking anyone for a password (root, or sudo that needs none).
+ */
 function haveSocat(): boolean {
   if (spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0) return true;
-  // The project's own script installs it where it can (root + apt-get).
-  spawnSync('bash', [path.join(ROOT, 'scripts/ensure-socat.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  spawnSync('sh', [path.join(ROOT, 'scripts/ensure-socat.sh')], { stdio: 'ignore' });
   return spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0;
 }
 
@@ -75,19 +85,26 @@ async function main(): Promise<number> {
     usage((e as Error).message);
   }
   const profile = values.profile as PanelProfile;
-  if (!PROFILES.includes(profile)) usage(`unknown profile ${profile}`);
-  const keypadMode = profile === 'text' ? 'line' : values.keys === 'line' ? 'line' : 'keys';
+  if (!PROFILES.includes(profile)) usage(`unknown profile ${profile} (one of ${PROFILES.join(', ')})`);
+  if (!KEYPAD_MODES.includes(values.keys!)) usage(`unknown keypad mode ${values.keys} (keys or line)`);
+  if (!/^\d{1,5}$/.test(values.port!) || Number(values.port) > 65535) usage(`--port needs a port number, got ${values.port}`);
+  const keypadMode = profile === 'text' ? 'line' : (values.keys as 'keys' | 'line');
   const interactive = !values.auto && process.stdin.isTTY === true && process.stdout.isTTY === true;
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pinauthd-demo-'));
-  const provider = await startProvider(Number(values.port));
+  const { provider, note: portNote } = await startProvider(Number(values.port));
   const sim = createPanel(profile, { keypadMode, delimiter: 'LF' });
-  const useTcp = values.tcp || !haveSocat();
-  const link = useTcp ? await startTcpSim({ device: sim }) : await startPtySim({ device: sim, dir });
+  const socat = values.tcp || haveSocat();
+  const link = socat && !values.tcp ? await startPtySim({ device: sim, dir }) : await startTcpSim({ device: sim });
   const port = 'hostPath' in link ? link.hostPath : link.url;
   // A display without keys: the keypad is a simulated USB numpad, read as the evdev keypad.
   const numpad = needsNumpad(sim) ? await startFifoNumpad(dir) : null;
   const keypad = numpad ?? sim;
+  // Lasting notes: they stay in the header, above every redraw.
+  const notes = [
+    ...(portNote ? [portNote] : []),
+    ...(socat ? [] : ['socat is not installed (sudo apt-get install socat), so the simulator is on TCP,', '  not a serial pseudo-terminal; the daemon and the flow are the same.']),
+  ];
 
   const storePath = path.join(dir, 'state', 'tokens.json');
   const configPath = path.join(dir, 'config.json');
@@ -114,47 +131,83 @@ async function main(): Promise<number> {
   const daemon = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   daemon.stdout.pipe(logFile);
   daemon.stderr.pipe(logFile);
+  // The last few log lines, to say why if the daemon fails.
+  const tail: string[] = [];
+  daemon.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    tail.push(...chunk.split('\n').filter(Boolean));
+    tail.splice(0, Math.max(0, tail.length - 5));
+  });
   const exited = new Promise<number>((resolve) => daemon.on('exit', (code) => resolve(code ?? 1)));
+  // However the demo ends (an error, a closed pipe: `npm start -- --auto | head`), the daemon goes too.
+  process.on('exit', () => {
+    if (daemon.exitCode === null) daemon.kill('SIGTERM');
+  });
 
+  // Every line within 80 columns (temp paths are ~30 characters).
   const header = [
-    'pinauthd demo: the simulated display and keypad below are driven by the real daemon.',
-    `provider: ${provider.url} (local, Twitter-compatible)   device: ${port}   daemon log: ${logPath}`,
-    'Open the URL on the display in a browser on this machine, approve, and type the PIN.',
+    'pinauthd demo: the simulated display and keypad are driven by the real daemon.',
+    `provider: ${provider.url} (local, Twitter-compatible)`,
+    `device:   ${port}`,
+    `files:    ${dir} (removed at the end)`,
+    ...notes,
   ];
 
-  const cleanup = async () => {
-    if (daemon.exitCode === null) daemon.kill('SIGTERM');
-    const code = await exited;
-    await numpad?.close();
-    await link.close();
-    await provider.close();
-    logFile.end();
-    await rm(dir, { recursive: true, force: true });
-    return code;
-  };
+  let cleaned: Promise<number> | null = null;
+  const cleanup = () =>
+    (cleaned ??= (async () => {
+      if (daemon.exitCode === null) daemon.kill('SIGTERM');
+      const code = await exited;
+      await numpad?.close();
+      await link.close();
+      await provider.close();
+      logFile.end();
+      await rm(dir, { recursive: true, force: true });
+      return code;
+    })());
+  const removedNote = `[demo] removed ${dir} (config, token store, daemon log)`;
+  // A reader that went away (EPIPE) ends the demo, its daemon included.
+  process.stdout.on('error', () => void cleanup().then((c) => process.exit(c)));
 
   if (interactive) {
-    // The display pages the URL; a person at this machine can also click it here.
+    // What the daemon is doing, kept current above the display: the whole URL to click while
+    // it waits for a PIN (a new one whenever it changes), the account once authorized.
     const socket = controlSocketPath(storePath);
-    const poll = setInterval(() => {
-      void askDaemon(socket, 'status', 500).then((r) => {
-        const st = r?.result as DaemonStatus | undefined;
-        header[3] = st?.pending ? `authorize URL: ${st.pending.authorizeUrl}` : '';
-      });
-    }, 1000);
+    const fixed = header.length;
+    let stop: ReturnType<typeof runTui> | null = null;
+    const update = (st: DaemonStatus | undefined) => {
+      const lines = !st
+        ? ['daemon: starting']
+        : st.pending
+          ? ['Open this URL in a browser on this machine, approve, and type the PIN:', `  ${st.pending.authorizeUrl}`]
+          : st.state === 'authorized' && st.account
+            ? [`authorized as @${st.account.screenName}: the token is in state/tokens.json under files:`]
+            : [`daemon: ${st.state}${st.lastError ? ` (${st.lastError.code})` : ''}`];
+      if (lines.join('\n') === header.slice(fixed).join('\n')) return;
+      header.splice(fixed, header.length - fixed, ...lines);
+      stop?.redraw();
+    };
+    update(undefined);
+    const poll = setInterval(() => void askDaemon(socket, 'status', 500).then((r) => update(r?.result as DaemonStatus | undefined)), 500);
     poll.unref();
-    header.push('');
     return new Promise<number>((resolve) => {
-      let stop = () => undefined as void;
+      let finishing = false;
       const finish = () => {
-        stop();
-        void cleanup().then(resolve);
+        if (finishing) return;
+        finishing = true;
+        clearInterval(poll);
+        stop?.();
+        void cleanup().then((code) => {
+          process.stdout.write(`${removedNote}\n`);
+          resolve(code);
+        });
       };
       stop = runTui({ device: sim, header, ...(numpad ? { keypad: numpad } : {}), onQuit: finish });
+      // The daemon ended by itself (--once, an error): its last screen stays on the terminal.
       void exited.then(() => {
-        stop();
-        process.stdout.write(`\n${renderScreen(sim)}\n`);
-        void cleanup().then(resolve);
+        if (finishing) return;
+        stop?.();
+        process.stdout.write(`\n${renderScreen(sim, { crop: true })}\n`);
+        finish();
       });
       process.on('SIGINT', finish);
       process.on('SIGTERM', finish);
@@ -162,14 +215,15 @@ async function main(): Promise<number> {
   }
 
   // --auto: play the person, and print each new frame of the simulated display.
-  for (const l of header.slice(0, 2)) process.stdout.write(`${l}\n`);
+  for (const l of header) process.stdout.write(`${l}\n`);
   let last = '';
   let settle: NodeJS.Timeout | undefined;
   // A screen change arrives as a few row commands: print the frame once it has settled.
   const print = () => {
     clearTimeout(settle);
     settle = setTimeout(() => {
-      const frame = renderScreen(sim);
+      // Cropped to the drawn part: an OLED's QR code fits 80 columns.
+      const frame = renderScreen(sim, { crop: true });
       if (frame !== last) process.stdout.write(`\n${frame}\n`);
       last = frame;
     }, 25);
@@ -187,7 +241,7 @@ async function main(): Promise<number> {
       const token = new URL(st.pending.authorizeUrl).searchParams.get('oauth_token') ?? '';
       await sleep(1500);
       const pin = provider.approve(token);
-      process.stdout.write(`\n[demo] approved on the provider's page as @twitterapi; PIN ${pin}; typing it on the keypad\n`);
+      process.stdout.write(`\n[demo] approved on the provider's page as @twitterapi: PIN ${pin}, typed on the keypad\n`);
       if (keypadMode === 'keys' || numpad) {
         for (const k of pin) {
           keypad.pressKey(k);
@@ -205,7 +259,12 @@ async function main(): Promise<number> {
   }
   if (!values.once) await new Promise<void>((r) => process.once('SIGINT', () => r()));
   const code = await cleanup();
-  process.stdout.write(code === 0 ? '\n[demo] done: the token was stored and the daemon exited 0\n' : `\n[demo] the daemon exited ${code}; see the log above\n`);
+  const log = tail.map((l) => `  ${humanLine(l)}\n`).join('');
+  process.stdout.write(
+    code === 0
+      ? `\n[demo] done: the token was stored and the daemon exited 0\n${removedNote}\n`
+      : `\n[demo] the daemon exited ${code}; the end of its log:\n${log}${removedNote}\n`,
+  );
   return code;
 }
 

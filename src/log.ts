@@ -64,14 +64,50 @@ export interface CreateLoggerOptions {
   level: string;
   /** A stream (tests) or a file descriptor; default fd 1 (stdout), written synchronously. */
   destination?: NodeJS.WritableStream | number;
+  /**
+   * 'json' (default): pino's JSON lines, for journald and tools. 'human': one short line per
+   * entry, `pinauthd: warning: <message>`, for a person at a terminal (`login --console`).
+   */
+  format?: 'json' | 'human';
+}
+
+const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'fatal' };
+
+/**
+ * A pino JSON line as a person reads it: the level and the message, and the error's own
+ * message when it says more. Built from the line pino wrote, so redaction has happened.
+ */
+export function humanLine(json: string): string {
+  let entry: { level?: number; msg?: unknown; err?: { message?: unknown } };
+  try {
+    entry = JSON.parse(json) as typeof entry;
+  } catch {
+    return json.trimEnd();
+  }
+  const msg = typeof entry.msg === 'string' ? entry.msg : '';
+  const errMsg = typeof entry.err?.message === 'string' ? entry.err.message : '';
+  const text = errMsg && errMsg !== msg ? (msg ? `${msg}: ${errMsg}` : errMsg) : msg;
+  return `pinauthd: ${LEVEL_NAMES[entry.level ?? 30] ?? 'log'}: ${text}`;
+}
+
+/** Each pino line as a human line on stdout or stderr (synchronous for terminals, pipes and files on Linux). */
+function humanDestination(fd: number): DestinationStream {
+  const out = fd === 2 ? process.stderr : process.stdout;
+  return {
+    write(line: string): void {
+      out.write(`${humanLine(line)}\n`);
+    },
+  };
 }
 
 export function createLogger(opts: CreateLoggerOptions): Logger {
   const destination: DestinationStream | NodeJS.WritableStream =
     typeof opts.destination === 'object'
       ? opts.destination
-      : // sync so that the last lines before process.exit() are not lost
-        pino.destination({ fd: opts.destination ?? 1, sync: true });
+      : opts.format === 'human'
+        ? humanDestination(opts.destination ?? 1)
+        : // sync so that the last lines before process.exit() are not lost
+          pino.destination({ fd: opts.destination ?? 1, sync: true });
   return pino(
     {
       level: opts.level,

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Install pinauthd as a hardened systemd service (see docs/systemd.md).
+# Install pinauthd as a hardened systemd service (see docs/systemd.md), or remove it.
 #
-#   sudo systemd/install.sh [--dry-run] [--start] [--no-npm] [--root DIR]
+#   sudo systemd/install.sh [--dry-run] [--start] [--no-npm] [--node PATH] [--root DIR]
+#   sudo systemd/install.sh --uninstall [--purge] [--dry-run] [--root DIR]
 #
 # Run it from a built checkout (npm ci && npm run build). It is idempotent: running it again
 # updates the program, the unit and the udev/modules files, and never overwrites
-# /etc/pinauthd/config.json or existing credentials.
+# /etc/pinauthd/config.json or existing credentials. --uninstall removes what it installed
+# and keeps the config, the credentials and the token store unless --purge is given.
 #
 # The consumer key and secret are read from stdin (two lines: key, then secret) or, on a
 # terminal, prompted without echo. They never appear on a command line:
@@ -18,14 +20,21 @@ UNIT_NAME=pinauthd.service
 MIN_NODE_MAJOR=20
 
 usage() {
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+  # the comment block at the top of this file
+  awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
   cat <<'EOF'
 Options:
-  --dry-run   print what would be done, change nothing (credentials are not read)
-  --start     also (re)start the service at the end
-  --no-npm    do not run `npm ci --omit=dev` in the target (node_modules must be there)
-  --root DIR  install into DIR instead of / (packaging, tests): no systemctl, udevadm,
-              modprobe, and no root check
+  --dry-run    print what would be done, change nothing (credentials are not read)
+  --start      also (re)start the service at the end
+  --no-npm     do not run `npm ci --omit=dev` in the target (node_modules must be there)
+  --node PATH  the node the service runs (default: `node` on PATH); it must be outside
+               /home, /root and /run/user, which the unit's ProtectHome=yes hides
+  --root DIR   install into DIR instead of / (packaging, tests): no systemctl, udevadm,
+               modprobe, and no root check
+  --uninstall  stop and disable the service, remove the program, the unit, the udev and
+               modules-load files and /usr/local/bin/pinauthd; keep /etc/pinauthd (config,
+               credentials) and the token store
+  --purge      with --uninstall: also remove /etc/pinauthd, the token store and the cache
   -h, --help
 EOF
 }
@@ -34,11 +43,21 @@ DRY_RUN=0
 START=0
 RUN_NPM=1
 ROOT=""
+NODE_OPT=""
+UNINSTALL=0
+PURGE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) DRY_RUN=1 ;;
     --start) START=1 ;;
     --no-npm) RUN_NPM=0 ;;
+    --uninstall) UNINSTALL=1 ;;
+    --purge) PURGE=1 ;;
+    --node)
+      [ $# -ge 2 ] || { echo "--node needs a path" >&2; exit 2; }
+      NODE_OPT="$2"
+      shift
+      ;;
     --root)
       [ $# -ge 2 ] || { echo "--root needs a directory" >&2; exit 2; }
       ROOT="${2%/}"
@@ -49,6 +68,10 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+if [ "$PURGE" = 1 ] && [ "$UNINSTALL" = 0 ]; then
+  echo "--purge goes with --uninstall" >&2
+  exit 2
+fi
 
 SRC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -68,6 +91,39 @@ if [ -z "$ROOT" ] && [ "$DRY_RUN" = 0 ] && [ "$(id -u)" -ne 0 ]; then
   die "run as root (sudo $0), or try --dry-run first"
 fi
 
+T="$ROOT" # target root prefix ('' = the live system)
+
+# ---- uninstall ---------------------------------------------------------------------------------
+if [ "$UNINSTALL" = 1 ]; then
+  if [ -z "$ROOT" ] && [ -d /run/systemd/system ]; then
+    run systemctl disable --now "$UNIT_NAME" pinauthd.socket || true
+  fi
+  say "removing the program, the units, the udev and modules-load files and the command"
+  run rm -rf "$T$APP_DIR"
+  run rm -f "$T/etc/systemd/system/$UNIT_NAME" "$T/etc/systemd/system/pinauthd.socket" "$T/etc/udev/rules.d/99-pinauthd.rules" \
+    "$T/etc/modules-load.d/pinauthd.conf" "$T/usr/local/bin/pinauthd"
+  # DynamicUser= keeps state and cache under /var/lib/private and /var/cache/private, with a
+  # symlink at the usual place.
+  STATE_DIRS="$T/var/lib/pinauthd $T/var/lib/private/pinauthd"
+  CACHE_DIRS="$T/var/cache/pinauthd $T/var/cache/private/pinauthd"
+  if [ "$PURGE" = 1 ]; then
+    say "--purge: removing $T$ETC_DIR (config, credentials), the token store and the cache"
+    # shellcheck disable=SC2086 # word splitting of the two-path lists is wanted
+    run rm -rf "$T$ETC_DIR" $STATE_DIRS $CACHE_DIRS
+  else
+    # shellcheck disable=SC2086
+    run rm -rf $CACHE_DIRS
+    say "kept $T$ETC_DIR (config, credentials) and the token store in $T/var/lib/private/pinauthd;"
+    say "  remove them too with: sudo $0 --uninstall --purge"
+  fi
+  if [ -z "$ROOT" ]; then
+    if command -v udevadm >/dev/null 2>&1; then run udevadm control --reload || true; fi
+    if [ -d /run/systemd/system ]; then run systemctl daemon-reload; fi
+  fi
+  say "pinauthd is uninstalled"
+  exit 0
+fi
+
 node_help() {
   cat >&2 <<'EOF'
 pinauthd needs Node.js 20 or newer. Raspberry Pi OS bookworm (Debian 12) ships Node 18.
@@ -83,9 +139,21 @@ Check with `uname -m` (aarch64 = arm64, armv7l = 32-bit) and `node --version`.
 EOF
 }
 
-NODE_BIN="$(command -v node || true)"
-[ -n "$NODE_BIN" ] || { node_help; die "node not found on PATH"; }
+NODE_BIN="${NODE_OPT:-$(command -v node || true)}"
+[ -n "$NODE_BIN" ] && [ -x "$NODE_BIN" ] || { node_help; die "node not found${NODE_OPT:+ at $NODE_OPT} (on PATH: $(command -v node || echo none))"; }
 NODE_BIN="$(readlink -f "$NODE_BIN")"
+# The unit has ProtectHome=yes: /home, /root and /run/user do not exist for the service, so
+# a node from nvm (~/.nvm/...) or any other home directory cannot start it.
+case "$NODE_BIN" in
+  /home/* | /root/* | /run/user/*)
+    node_help
+    die "node is at $NODE_BIN, inside a home directory, which the service cannot see (ProtectHome=yes).
+  Install Node.js system-wide as above (NodeSource puts it in /usr/bin, the tarball in /usr/local/bin),
+  then run this again, or point --node at it: sudo $0 --node /usr/local/bin/node.
+  (nvm is fine for development; a copy of its node in /usr/local works too:
+   sudo cp \"\$(command -v node)\" /usr/local/bin/node)"
+    ;;
+esac
 NODE_MAJOR="$("$NODE_BIN" -p 'process.versions.node.split(".")[0]')"
 if [ "$NODE_MAJOR" -lt "$MIN_NODE_MAJOR" ]; then
   node_help
@@ -98,36 +166,34 @@ say "Node $("$NODE_BIN" --version) at $NODE_BIN"
 for f in dist/pinauthd.cjs dist/pinauthd-start.cjs; do
   [ -f "$SRC_DIR/$f" ] || die "no build found at $SRC_DIR/$f: run 'npm ci && npm run build' first"
 done
-for f in systemd/pinauthd.service systemd/pinauthd.socket systemd/99-pinauthd.rules systemd/modules-load.d/pinauthd.conf package.json package-lock.json; do
+for f in systemd/pinauthd.service systemd/pinauthd.socket systemd/99-pinauthd.rules systemd/modules-load.d/pinauthd.conf docs/systemd.md package.json package-lock.json; do
   [ -f "$SRC_DIR/$f" ] || die "missing $SRC_DIR/$f"
 done
 if [ "$RUN_NPM" = 1 ] && ! command -v npm >/dev/null 2>&1; then
   die "npm not found (it comes with Node); or use --no-npm with node_modules already in place"
 fi
 
-T="$ROOT" # target root prefix ('' = the live system)
-
 # ---- program ---------------------------------------------------------------------------------
 say "program -> $T$APP_DIR"
 run install -d -m 0755 "$T$APP_DIR"
-# Replace dist/ as a whole, so files removed upstream do not linger.
+# Only what runs: the bundle and its loader (dist/pinauthd*.cjs), not the unbundled build, the
+# simulator, the local provider, the scripts, source maps or code caches the checkout's own
+# runs left (the service keeps its cache in /var/cache). dist/ is replaced as a whole, so
+# files removed upstream do not linger.
 run rm -rf "$T$APP_DIR/dist.new"
-run cp -R "$SRC_DIR/dist" "$T$APP_DIR/dist.new"
-# code caches the checkout's own runs left next to its bundle (the service's is in /var/cache)
-run find "$T$APP_DIR/dist.new" -maxdepth 1 -name 'pinauthd.*.v8cache*' -delete
+run install -d -m 0755 "$T$APP_DIR/dist.new"
+run install -m 0644 "$SRC_DIR"/dist/pinauthd*.cjs "$T$APP_DIR/dist.new/"
 run rm -rf "$T$APP_DIR/dist"
 run mv "$T$APP_DIR/dist.new" "$T$APP_DIR/dist"
 run install -m 0644 "$SRC_DIR/package.json" "$SRC_DIR/package-lock.json" "$T$APP_DIR/"
-if [ -d "$SRC_DIR/config" ]; then
-  run rm -rf "$T$APP_DIR/config"
-  run cp -R "$SRC_DIR/config" "$T$APP_DIR/config"
+# The unit's Documentation= points here; the API socket's guide beside it.
+run install -d -m 0755 "$T$APP_DIR/docs"
+run install -m 0644 "$SRC_DIR/docs/systemd.md" "$T$APP_DIR/docs/systemd.md"
+if [ -f "$SRC_DIR/docs/using-the-token.md" ]; then
+  run install -m 0644 "$SRC_DIR/docs/using-the-token.md" "$T$APP_DIR/docs/using-the-token.md"
 fi
-for doc in systemd.md using-the-token.md; do
-  if [ -f "$SRC_DIR/docs/$doc" ]; then
-    run install -d -m 0755 "$T$APP_DIR/docs"
-    run install -m 0644 "$SRC_DIR/docs/$doc" "$T$APP_DIR/docs/$doc"
-  fi
-done
+# An earlier install copied config/ here; nothing reads it (the presets are in the bundle).
+run rm -rf "$T$APP_DIR/config"
 if [ "$RUN_NPM" = 1 ]; then
   # Production dependencies only; serialport's native binding comes as a prebuild.
   if [ "$DRY_RUN" = 1 ]; then

@@ -81,6 +81,8 @@ export async function status(opts: CommonOptions): Promise<number> {
     out('pinauthd is not running');
     out(account ? `account: @${account.screenName} (user ${account.userId}) on ${account.provider}, since ${account.createdAt}` : 'account: none (not authorized)');
     if (account) out(`last verified: ${account.verifiedAt ?? 'never'}`);
+    // Which files this answer comes from: a wrong --config or store path is the usual surprise.
+    else out(`(config: ${cfg.file ?? 'none found, built-in defaults'}; token store: ${cfg.store.path})`);
   }
   return account ? 0 : 1;
 }
@@ -105,6 +107,14 @@ export async function logout(opts: CommonOptions): Promise<number> {
   if (live?.ok) {
     result = live.result as { removed: boolean; invalidated: boolean };
   } else {
+    // Nothing stored, nothing to log out: no consumer credentials needed to say so.
+    const plain = await config(opts, false);
+    const snap = await readStoreSnapshot(plain.store.path);
+    if (!snap.accounts.some((a) => a.provider === plain.provider.name && (plain.credentials.consumerKey === '' || a.consumerKey === plain.credentials.consumerKey))) {
+      if (opts.json) out(JSON.stringify({ removed: false, invalidated: false }));
+      else out(`no account stored in ${plain.store.path}: nothing to log out`);
+      return 0;
+    }
     const cfg = await config(opts, true);
     const logger = createLogger({ level: process.env.PINAUTHD_LOG_LEVEL ?? 'warn', destination: 2 });
     const lock = await acquireInstanceLock(dirname(cfg.store.path));

@@ -106,6 +106,11 @@ export function backoffMs(attempt: number, s: MachineSettings, retryAfterMs?: nu
 /** Errors that no retry fixes without a person changing something (config, app settings). */
 const NEEDS_A_PERSON = new Set(['OAUTH_BAD_CONSUMER', 'OAUTH_CALLBACK_SETTINGS', 'OAUTH_INSECURE', 'OAUTH_REJECTED']);
 
+/** Whether waiting out this error is pointless until a person changes something. */
+export function needsAPerson(error: PinauthError): boolean {
+  return NEEDS_A_PERSON.has(error.code);
+}
+
 function wait(error: PinauthError, attempt: number, then: RetryTarget, now: number, s: MachineSettings): State {
   // A misconfigured app is retried at the slowest pace: a SIGHUP with a fixed config or a
   // changed app setting at the provider then recovers without a restart.

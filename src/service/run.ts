@@ -17,6 +17,7 @@ import { acquireInstanceLock } from '../store/lock.js';
 import { TokenStore } from '../store/token-store.js';
 import { controlSocketPath, startControlServer, type ControlCommand } from './control.js';
 import { Daemon } from '../lifecycle/daemon.js';
+import { needsAPerson } from '../lifecycle/machine.js';
 import { createNotifier } from './notify.js';
 import { processFigures } from './process-figures.js';
 
@@ -85,6 +86,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const logger = createLogger({
     level: opts.console && !process.env.PINAUTHD_LOG_LEVEL ? 'warn' : config.log.level,
     destination: opts.console ? 2 : 1,
+    // A person reads the console: short lines, not the journal's JSON.
+    format: opts.console ? 'human' : 'json',
   });
   const log = logger.child({ module: 'main' });
   markStartup('logger ready');
@@ -158,6 +161,12 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   let exitCode = 0;
   let finished: () => void = () => undefined;
   const finishedP = new Promise<void>((resolve) => (finished = resolve));
+  const startedAt = new Date().toISOString();
+  /** `login --console` succeeded: a token was stored by this run. */
+  const storedByThisRun = () => {
+    const a = store.account(config.provider.name, config.credentials.consumerKey);
+    return a !== null && a.createdAt >= startedAt;
+  };
 
   const shutdown = (signal: string) => {
     log.info({ signal }, 'stopping');
@@ -166,7 +175,15 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       process.exit(exitCode);
     }, STOP_DEADLINE_MS);
     deadline.unref();
-    void daemon.stop().finally(finished);
+    void daemon.stop().finally(() => {
+      // Ctrl-C in `login --console` is not a success (`login --console && next` must stop),
+      // unless the PIN already went through: 130, as shells report SIGINT.
+      if (opts.console && signal === 'SIGINT' && !storedByThisRun()) {
+        process.stderr.write('\npinauthd: interrupted before a PIN was accepted; nothing stored\n');
+        exitCode = 130;
+      }
+      finished();
+    });
   };
   const onHup = () => {
     loadConfig({ file: opts.configFile, env: process.env }).then(
@@ -208,12 +225,11 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     // The terminal is the keypad: at the end of input (Ctrl-D, a closed pipe) nobody can
     // type a PIN any more, so stop instead of "reconnecting" to a closed stdin forever. A PIN
     // already sent is still exchanged and stored (stop() waits for it).
-    const startedAt = new Date().toISOString();
     device.once('disconnected', () => {
       if (daemon.state.name === 'stopped') return; // --once already finished
       void daemon.stop().finally(() => {
         const a = store.account(config.provider.name, config.credentials.consumerKey);
-        if (a && a.createdAt >= startedAt) {
+        if (a && storedByThisRun()) {
           process.stdout.write(`\nAuthorized as @${a.screenName}. The token is stored in ${config.store.path}\n`);
         } else {
           process.stderr.write('pinauthd: end of input before a PIN was accepted; nothing stored\n');
@@ -221,6 +237,15 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         }
         finished();
       });
+    });
+    // The daemon waits out an app the provider refuses (a wrong consumer secret, no callback
+    // URL) at the slowest pace, for a fix and a SIGHUP; a person at a terminal is better told
+    // at once: the message and the exit status of the error (4 for the provider).
+    daemon.on('state', (s) => {
+      if (s.name !== 'waiting' || !needsAPerson(s.error)) return;
+      process.stderr.write(`pinauthd: ${s.error.message}\n`);
+      exitCode = s.error.exitCode;
+      void daemon.stop().finally(finished);
     });
   }
 

@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   DEFAULT_LK_KEYMAP,
@@ -183,7 +183,11 @@ describe('files', () => {
       env: { ...ENV, PINAUTHD_CONSUMER_KEY: 'k', PINAUTHD_CONSUMER_SECRET: 's' },
     });
     assert.equal(cfg.provider.name, 'twitter');
-    assert.match(cfg.display.port, /^\/dev\/serial\/by-id\//);
+    // The one default port: the name the udev rule's active line gives the device.
+    const rules = await readFile(path.join(import.meta.dirname, '../../systemd/99-pinauthd.rules'), 'utf8');
+    const active = rules.split('\n').filter((l) => l.startsWith('SUBSYSTEM=='));
+    assert.equal(active.length, 1);
+    assert.equal(cfg.display.port, `/dev/${/SYMLINK\+="([^"]+)"/.exec(active[0]!)![1]}`);
   });
 
   test('config/backpack-numpad.example.json (the default shopping list) is valid', async () => {

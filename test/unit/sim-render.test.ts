@@ -56,7 +56,7 @@ test('renderScreen for the text profile shows the last lines', async () => {
   assert.equal(renderScreen(device), ['┌──────┐', '│a     │', '│bc    │', '└──────┘', 'text 6x2  plain text display'].join('\n'));
 });
 
-function fakeTerminal() {
+function fakeTerminal(size: { columns: number; rows?: number } = { columns: 200 }) {
   const stdin = new PassThrough();
   let written = '';
   const stdout = new Writable({
@@ -67,7 +67,7 @@ function fakeTerminal() {
   });
   return {
     stdin: stdin as unknown as NodeJS.ReadStream,
-    stdout: Object.assign(stdout, { columns: 200 }) as unknown as NodeJS.WriteStream,
+    stdout: Object.assign(stdout, size) as unknown as NodeJS.WriteStream,
     type: (text: string) => stdin.write(text),
     written: () => written,
   };
@@ -75,13 +75,17 @@ function fakeTerminal() {
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
-test('the TUI maps keys (Enter=#, Backspace=*), redraws, and quits on q', async () => {
+test('the TUI maps keys (Enter=#, Backspace=*, Shift+A-D letter keys), redraws, and quits on q', async () => {
   const device = await started(new SimDevice({ profile: 'lcd16x2' }));
   const out = captureOutput(device);
   const term = fakeTerminal();
   let quit = 0;
   runTui({ device, stdin: term.stdin, stdout: term.stdout, header: ['HEADER'], onQuit: () => quit++ });
-  term.type('1a\r\x7fxq');
+  // Lower-case letters are someone typing words, not the letter keys: not sent, and a hint.
+  term.type('1A\r\x7fxc');
+  await tick();
+  assert.match(term.written(), /"c" is not a keypad key: the PIN is digits only/);
+  term.type('q');
   await tick();
   assert.equal(out.text(), '1\nA\n#\n*\n');
   assert.equal(quit, 1);
@@ -105,4 +109,17 @@ test('the TUI in line mode edits a line and sends it on Enter', async () => {
   await tick();
   assert.equal(quit, 1);
   stop();
+});
+
+test('the TUI fits 80x24: lines are cut to the width, an OLED is drawn only where it fits', async () => {
+  const device = await started(new SimDevice({ profile: 'oled128x64' }));
+  const term = fakeTerminal({ columns: 80, rows: 24 });
+  const header = ['pinauthd demo: a header line that is longer than eighty columns, as a URL can be: http://127.0.0.1:8723/oauth/authorize?oauth_token=x', 'two', 'three', 'four', 'five'];
+  const stop = runTui({ device, stdin: term.stdin, stdout: term.stdout, header, onQuit: () => undefined });
+  const last = term.written().split('\x1b[H\x1b[2J').at(-1)!.replace(/\n$/, '').split('\n');
+  assert.ok(last.length <= 24, `${last.length} lines`);
+  for (const l of last) assert.ok(l.length <= 80, l);
+  stop();
+  // Without pixels, a graphic display is its text grid: as wide as its columns.
+  assert.ok(renderScreen(device, { pixels: false }).split('\n').every((l) => l.length <= 80));
 });
