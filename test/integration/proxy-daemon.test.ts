@@ -140,11 +140,17 @@ describe('the signing proxy in the daemon', () => {
 describe('socket activation (systemd passes the listening socket)', () => {
   it('serves on the socket it was handed; a connection made before the daemon ran is answered', async (t) => {
     const s = await Stack.start({ profile: 'lcd20x4', keypadMode: 'keys' });
-    t.after(() => s.close());
     const sock = path.join(path.dirname(s.storePath), '..', 'activated.sock');
     // systemd-socket-activate listens, and starts the daemon (as the unit does) on the first connection
     const act = spawn('systemd-socket-activate', ['-l', sock, '--fdname=api', process.execPath, ...DAEMON_ENTRY, 'run', '--config', s.configPath], { env: s.env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    t.after(() => act.kill('SIGKILL'));
+    const actExited = new Promise<void>((resolve) => act.on('close', () => resolve()));
+    // The daemon (socket-activate execs it) is gone before the stack removes its state directory:
+    // a daemon still writing there made the removal fail with ENOTEMPTY.
+    t.after(async () => {
+      act.kill('SIGKILL');
+      await actExited;
+      await s.close();
+    });
     let out = '';
     act.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
     act.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
