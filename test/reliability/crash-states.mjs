@@ -3,7 +3,9 @@
 //   0: removeAccount (logout). Every state is a pure function of g.
 export const PROVIDER = 'local';
 export const KEY = 'crash-key';
-const BIG = 'x'.repeat(64 * 1024);
+// As large an account as the store takes (16 extra fields of 256 characters: src/untrusted.ts),
+// so that a write takes long enough for kills to land inside it.
+const BIG = (g) => Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`note${i}`, `${g}:`.padEnd(256, 'x')]));
 const AT = '2024-01-01T00:00:00.000Z';
 
 export function pendingFor(g) {
@@ -12,7 +14,7 @@ export function pendingFor(g) {
 export function accountFor(g) {
   return {
     provider: PROVIDER, consumerKey: KEY, userId: String(g), screenName: `user${g}`, token: `tok-${g}`,
-    tokenSecret: `ts-${g}`, createdAt: AT, verifiedAt: null, extra: { note: `${g}:${BIG}` },
+    tokenSecret: `ts-${g}`, createdAt: AT, verifiedAt: null, extra: BIG(g),
   };
 }
 /** The whole document after generation g (g >= 0; 0 is the empty store). */
