@@ -12,7 +12,7 @@ import { PinauthError, toPinauthError } from '../errors.js';
 import { createTransport } from '../transport/index.js';
 import type { Transport } from '../transport/types.js';
 import { createDisplay } from './display/index.js';
-import type { DeviceWriter } from './display/text.js';
+import type { DeviceWriter } from './display/frame-display.js';
 import { msUntilCountdownChanges } from './display/layout.js';
 import { EvdevKeys } from './keypad/evdev.js';
 import { createKeypad } from './keypad/keys.js';

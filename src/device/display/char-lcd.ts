@@ -8,10 +8,9 @@
  * row's end at the latest) and is printable ASCII only (layout() makes it so; the command set
  * escapes what its device would take as a command).
  */
-import type { Logger } from 'pino';
-import type { Display, DisplayInfo, View } from '../types.js';
+import type { DisplayInfo, View } from '../types.js';
+import { FrameDisplay, type FrameDisplayOptions } from './frame-display.js';
 import { layout, toPrintable, type Grid } from './layout.js';
-import type { DeviceWriter } from './text.js';
 
 export interface LcdCommandSet {
   /** For logs. */
@@ -28,119 +27,68 @@ export interface LcdCommandSet {
   text(printable: string): Buffer;
 }
 
-export interface CharLcdOptions {
-  write: DeviceWriter;
+export interface CharLcdOptions extends FrameDisplayOptions {
   cols: number;
   rows: number;
-  logger: Logger;
   commands: LcdCommandSet;
-  now?: () => number;
 }
 
-export class CharLcdDisplay implements Display {
+export class CharLcdDisplay extends FrameDisplay {
   readonly info: DisplayInfo;
-  readonly #write: DeviceWriter;
-  readonly #logger: Logger;
   readonly #commands: LcdCommandSet;
-  readonly #now: () => number;
   readonly #grid: Grid;
-  #view: View | null = null;
-  #page = 0;
   /** The rows as the device shows them; null when unknown (not set up yet, or a write failed). */
   #shown: string[] | null = null;
   /** Where the visible cursor is; null when it is hidden. */
   #cursorAt: string | null = null;
-  /** The device was opened and has not been set up since. */
+  /** The device was opened (or may have been reset) and has not been set up since. */
   #needsSetup = true;
-  #queue: Promise<void> = Promise.resolve();
 
   constructor(opts: CharLcdOptions) {
+    super(opts);
     this.#grid = { cols: opts.cols, rows: opts.rows };
     this.info = { kind: 'lcd', cols: opts.cols, rows: opts.rows, qr: false, cursor: true, paging: true, backlight: true, beep: false };
-    this.#write = opts.write;
-    this.#logger = opts.logger;
     this.#commands = opts.commands;
-    this.#now = opts.now ?? Date.now;
   }
 
-  show(view: View): Promise<void> {
-    if (view !== this.#view && view.url !== this.#view?.url) this.#page = 0;
-    this.#view = view;
-    return this.#render();
-  }
-
-  page(delta: number): Promise<void> {
-    if (!this.#view?.url) return this.#queue;
-    this.#page += delta;
-    return this.#render();
-  }
-
-  redraw(): Promise<void> {
+  protected forget(reset: boolean): void {
     this.#shown = null;
-    return this.#render();
+    if (reset) this.#needsSetup = true;
   }
 
-  attached(): void {
-    this.#needsSetup = true;
-    void this.redraw();
-  }
-
-  detached(): void {
-    this.#shown = null;
-    this.#needsSetup = true;
-  }
-
-  /** These displays send nothing of their own (an LK's key bytes are the keypad's). */
-  handleLine(): boolean {
-    return false;
-  }
-
-  #render(): Promise<void> {
-    this.#queue = this.#queue.then(async () => {
-      const view = this.#view;
-      if (!view) return;
-      const frame = layout(view, this.#grid, { page: this.#page, now: this.#now() });
-      this.#page = frame.page;
-      const c = this.#commands;
-      const out: Buffer[] = [];
-      if (this.#needsSetup) {
-        out.push(c.setup(this.#grid));
-        this.#needsSetup = false;
-        this.#shown = null;
-        this.#cursorAt = null;
-      }
-      let shown = this.#shown;
-      if (!shown) {
-        out.push(c.clear);
-        shown = frame.rows.map(() => '');
-      }
-      const wanted = frame.cursor ? `${frame.cursor.col},${frame.cursor.row}` : null;
-      // Hide the cursor before printing elsewhere, so it does not run along the row.
-      if (this.#cursorAt !== null && wanted === null) out.push(c.cursor(false));
-      let printed = false;
-      frame.rows.forEach((row, r) => {
-        const span = changedSpan(shown[r] ?? '', row, this.#grid.cols);
-        if (!span) return;
-        out.push(c.moveTo(span.col, r), c.text(toPrintable(span.text)));
-        printed = true;
-      });
-      if (frame.cursor && (printed || this.#cursorAt !== wanted)) {
-        out.push(c.moveTo(frame.cursor.col, frame.cursor.row));
-        if (this.#cursorAt === null) out.push(c.cursor(true));
-      }
-      this.#shown = frame.rows.slice();
-      this.#cursorAt = wanted;
-      if (out.length === 0) return;
-      try {
-        await this.#write(Buffer.concat(out));
-      } catch (err) {
-        // The device went away mid-frame: we no longer know what it shows.
-        this.#shown = null;
-        this.#needsSetup = true;
-        this.#logger.debug({ err: (err as Error).message, display: c.name }, 'display write failed');
-      }
+  protected nextWrite(view: View, now: number): Buffer {
+    const frame = layout(view, this.#grid, { page: this.pageNo, now });
+    this.pageNo = frame.page;
+    const c = this.#commands;
+    const out: Buffer[] = [];
+    if (this.#needsSetup) {
+      out.push(c.setup(this.#grid));
+      this.#needsSetup = false;
+      this.#shown = null;
+      this.#cursorAt = null;
+    }
+    let shown = this.#shown;
+    if (!shown) {
+      out.push(c.clear);
+      shown = frame.rows.map(() => '');
+    }
+    const wanted = frame.cursor ? `${frame.cursor.col},${frame.cursor.row}` : null;
+    // Hide the cursor before printing elsewhere, so it does not run along the row.
+    if (this.#cursorAt !== null && wanted === null) out.push(c.cursor(false));
+    let printed = false;
+    frame.rows.forEach((row, r) => {
+      const span = changedSpan(shown[r] ?? '', row, this.#grid.cols);
+      if (!span) return;
+      out.push(c.moveTo(span.col, r), c.text(toPrintable(span.text)));
+      printed = true;
     });
-    return this.#queue;
+    if (frame.cursor && (printed || this.#cursorAt !== wanted)) {
+      out.push(c.moveTo(frame.cursor.col, frame.cursor.row));
+      if (this.#cursorAt === null) out.push(c.cursor(true));
+    }
+    this.#shown = frame.rows.slice();
+    this.#cursorAt = wanted;
+    return Buffer.concat(out);
   }
 }
 

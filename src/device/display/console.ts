@@ -4,32 +4,21 @@
  * (scheme included), and stays quiet on countdown ticks and digit echoes (the terminal
  * echoes what is typed).
  */
-import type { Logger } from 'pino';
-import type { Display, DisplayInfo, View } from '../types.js';
+import type { DisplayInfo, View } from '../types.js';
+import { FrameDisplay, type FrameDisplayOptions } from './frame-display.js';
 import { formatCountdown, toPrintable } from './layout.js';
-import type { DeviceWriter } from './text.js';
 
-export interface ConsoleDisplayOptions {
-  write: DeviceWriter;
+export interface ConsoleDisplayOptions extends FrameDisplayOptions {
   cols: number;
-  logger: Logger;
-  now?: () => number;
 }
 
-export class ConsoleDisplay implements Display {
+export class ConsoleDisplay extends FrameDisplay {
   readonly info: DisplayInfo;
-  readonly #write: DeviceWriter;
-  readonly #logger: Logger;
-  readonly #now: () => number;
-  #view: View | null = null;
   #printed: string | null = null;
-  #queue: Promise<void> = Promise.resolve();
 
   constructor(opts: ConsoleDisplayOptions) {
+    super(opts);
     this.info = { kind: 'text', cols: opts.cols, rows: 0, qr: false, cursor: false, paging: false, backlight: false, beep: false };
-    this.#write = opts.write;
-    this.#logger = opts.logger;
-    this.#now = opts.now ?? Date.now;
   }
 
   /** The block for a view: what it says, not how long is left or what was typed so far. */
@@ -49,46 +38,15 @@ export class ConsoleDisplay implements Display {
     return out.join('\n') + '\n';
   }
 
-  show(view: View): Promise<void> {
-    this.#view = view;
-    return this.#render();
+  protected nextWrite(view: View, now: number): string | null {
+    // Keyed on what the screen says, so countdown ticks and digit echoes print nothing.
+    const key = JSON.stringify([view.state, view.title, view.lines, view.url ?? null, view.countdown?.until ?? null]);
+    if (key === this.#printed) return null;
+    this.#printed = key;
+    return ConsoleDisplay.text(view, now);
   }
 
-  page(): Promise<void> {
-    return this.#queue;
-  }
-
-  redraw(): Promise<void> {
+  protected forget(): void {
     this.#printed = null;
-    return this.#render();
-  }
-
-  attached(): void {
-    void this.redraw();
-  }
-
-  detached(): void {
-    this.#printed = null;
-  }
-
-  handleLine(): boolean {
-    return false;
-  }
-
-  #render(): Promise<void> {
-    this.#queue = this.#queue.then(async () => {
-      const view = this.#view;
-      if (!view) return;
-      // Keyed on what the screen says, so countdown ticks and digit echoes print nothing.
-      const key = JSON.stringify([view.state, view.title, view.lines, view.url ?? null, view.countdown?.until ?? null]);
-      if (key === this.#printed) return;
-      this.#printed = key;
-      try {
-        await this.#write(ConsoleDisplay.text(view, this.#now()));
-      } catch (e) {
-        this.#logger.debug({ err: (e as Error).message }, 'console write failed');
-      }
-    });
-    return this.#queue;
   }
 }

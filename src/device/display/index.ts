@@ -7,7 +7,8 @@ import { ConsoleDisplay } from './console.js';
 import { matrixOrbitalCommands } from './matrix-orbital.js';
 import { PinpadDisplay } from './pinpad.js';
 import { serLcdCommands } from './serlcd.js';
-import { TextDisplay, type DeviceWriter } from './text.js';
+import type { DeviceWriter } from './frame-display.js';
+import { TextDisplay } from './text.js';
 
 export function createDisplay(config: DisplayConfig, write: DeviceWriter, logger: Logger): Display {
   const { cols, rows } = config;

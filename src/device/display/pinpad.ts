@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
 import type { Display, DisplayInfo, Tone, View } from '../types.js';
 import { layout, pageHeader, toPrintable, type Frame } from './layout.js';
 import { bmpBands, qrBitmap, type Bitmap } from './qr.js';
-import { TextDisplay, type DeviceWriter } from './text.js';
+import type { DeviceWriter } from './frame-display.js';
+import { TextDisplay } from './text.js';
 
 export type Capability = 'backlight' | 'beep' | 'led' | 'cursor' | 'bitmap';
 
