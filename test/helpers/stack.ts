@@ -311,6 +311,20 @@ export class Stack<D extends StackDevice = SimDevice> {
     return this.provider.approve(await this.pendingToken());
   }
 
+  /** Type on the simulated keypad, one key press per character. */
+  typeKeys(keys: string): void {
+    const sim = this.sim as unknown as { pressKey?: (k: string) => void };
+    if (!sim.pressKey) throw new Error('this stack\'s device has no keypad to type on');
+    for (const k of keys) sim.pressKey(k);
+  }
+
+  /** The whole PIN flow as a person does it: wait for the URL, approve, type the PIN, wait for the token. */
+  async authorize(d: DaemonProcess): Promise<void> {
+    await d.waitForState('awaiting_pin');
+    this.typeKeys(await this.approve());
+    await d.waitForState('authorized');
+  }
+
   /** Back to a clean slate between tests: no daemon, no store, a provider without tokens or faults. */
   async reset(): Promise<void> {
     for (const d of this.daemons) await d.stop('SIGTERM');

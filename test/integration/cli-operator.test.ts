@@ -10,16 +10,6 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { spawn } from 'node:child_process';
 import { DAEMON_ENTRY, DEMO_KEY, DEMO_SECRET, Stack, type DaemonProcess } from '../helpers/stack.js';
 
-function typeKeys(s: Stack, keys: string): void {
-  for (const k of keys) s.sim.pressKey(k);
-}
-
-async function authorize(s: Stack, d: DaemonProcess): Promise<void> {
-  await d.waitForState('awaiting_pin');
-  typeKeys(s, await s.approve());
-  await d.waitForState('authorized');
-}
-
 /** A loopback port with nothing listening. */
 async function closedPort(): Promise<number> {
   const srv = net.createServer();
@@ -50,7 +40,7 @@ describe('operator commands', () => {
     assert.match(r.stdout, /account: none/);
     assert.match(r.stdout, /waiting for a PIN: http:\/\/127\.0\.0\.1:\d+\/oauth\/authorize\?oauth_token=/);
     assert.match(r.stdout, /device: connected/);
-    typeKeys(s, await s.approve());
+    s.typeKeys(await s.approve());
     await d.waitForState('authorized');
     assert.equal(await d.stop('SIGTERM'), 0);
 
@@ -102,7 +92,7 @@ describe('operator commands', () => {
 
   it('reauth through the control socket: a new URL, the old token kept until the new one is stored', async () => {
     const d = s.spawn(['run']);
-    await authorize(s, d);
+    await s.authorize(d);
     const old = (await s.readStore()).accounts[0].token;
     const r = await s.cli(['reauth']);
     assert.equal(r.code, 0, r.stderr);
@@ -110,7 +100,7 @@ describe('operator commands', () => {
     await d.waitForState('awaiting_pin', 15_000, 2);
     await s.waitForText('Open link:');
     assert.equal((await s.readStore()).accounts[0].token, old);
-    typeKeys(s, await s.approve());
+    s.typeKeys(await s.approve());
     await d.waitForState('authorized', 15_000, 2);
     const store = await s.readStore();
     assert.equal(store.accounts.length, 1);
@@ -125,14 +115,14 @@ describe('operator commands', () => {
 
   it('reauth through the keypad: 0000# asks, * says no, 0000# and # start it', async () => {
     const d = s.spawn(['run']);
-    await authorize(s, d);
-    typeKeys(s, '0000#');
+    await s.authorize(d);
+    s.typeKeys('0000#');
     await d.waitForState('confirm_reauth');
     await s.waitForText('#=yes *=no');
     s.sim.pressKey('*');
     await d.waitForState('authorized', 15_000, 2);
     await s.waitForText('@twitterapi');
-    typeKeys(s, '0000#');
+    s.typeKeys('0000#');
     await d.waitForState('confirm_reauth', 15_000, 2);
     s.sim.pressKey('#');
     await d.waitForState('awaiting_pin', 15_000, 2);
@@ -141,7 +131,7 @@ describe('operator commands', () => {
 
   it('logout while running: invalidated at the provider, removed, back to the PIN flow', async () => {
     const d = s.spawn(['run']);
-    await authorize(s, d);
+    await s.authorize(d);
     const r = await s.cli(['logout']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /invalidated at the provider and removed/);
@@ -156,7 +146,7 @@ describe('operator commands', () => {
 
   it('logout while not running: under the lock, invalidated and removed', async () => {
     const d = s.spawn(['run']);
-    await authorize(s, d);
+    await s.authorize(d);
     assert.equal(await d.stop('SIGTERM'), 0);
     const r = await s.cli(['logout', '--json']);
     assert.equal(r.code, 0, r.stderr);

@@ -8,10 +8,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DEMO_SECRET, Stack, type DaemonProcess } from '../helpers/stack.js';
 
-function typeKeys(s: Stack, keys: string): void {
-  for (const k of keys) s.sim.pressKey(k);
-}
-
 describe('secrets stay out of every output (trace level)', () => {
   let s: Stack;
   const received: string[] = [];
@@ -51,23 +47,23 @@ describe('secrets stay out of every output (trace level)', () => {
     pins.push(pin);
     const wrong = pin === '1111111' ? '2222222' : '1111111';
     pins.push(wrong);
-    typeKeys(s, wrong); // wrong PIN
+    s.typeKeys(wrong); // wrong PIN
     await d.waitForState('awaiting_pin', 15_000, 2);
     s.provider.faults.drop = { count: 1, when: 'after', endpoint: 'access_token' };
-    typeKeys(s, pin); // reply lost: a fresh code
+    s.typeKeys(pin); // reply lost: a fresh code
     await d.waitForState('awaiting_pin', 15_000, 3);
     await pendingSecret();
     s.provider.faults.malformed = { count: 1, kind: 'html', endpoint: 'access_token' };
     pin = s.provider.approve(await s.pendingToken());
     pins.push(pin);
-    typeKeys(s, pin); // malformed reply: a fresh code
+    s.typeKeys(pin); // malformed reply: a fresh code
     await d.waitForState('awaiting_pin', 15_000, 4);
     await pendingSecret();
     pin = await s.approve();
     pins.push(pin);
     await cli(['status', '--json']);
     await cli(['doctor']);
-    typeKeys(s, pin);
+    s.typeKeys(pin);
     await d.waitForState('authorized');
     accessSecrets.add((await s.readStore()).accounts[0].tokenSecret);
     await cli(['status', '--json']);
@@ -83,7 +79,7 @@ describe('secrets stay out of every output (trace level)', () => {
     await pendingSecret();
     pin = await s.approve();
     pins.push(pin);
-    typeKeys(s, pin);
+    s.typeKeys(pin);
     await d.waitForState('authorized');
     accessSecrets.add((await s.readStore()).accounts[0].tokenSecret);
     const re = await cli(['reauth']);

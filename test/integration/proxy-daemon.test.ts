@@ -28,16 +28,6 @@ async function request(s: Stack, args: string[]): Promise<{ code: number; stdout
   }
 }
 
-function typeKeys(s: Stack, keys: string): void {
-  for (const k of keys) s.sim.pressKey(k);
-}
-
-async function authorize(s: Stack, d: DaemonProcess): Promise<void> {
-  await d.waitForState('awaiting_pin');
-  typeKeys(s, await s.approve());
-  await d.waitForState('authorized');
-}
-
 /** Resolves once the daemon has its API socket up. */
 function apiUp(d: DaemonProcess): Promise<unknown> {
   return d.waitForLog((l) => l.msg === 'API proxy listening', 15_000, 'the API socket');
@@ -70,7 +60,7 @@ describe('the signing proxy in the daemon', () => {
   });
 
   it('signed GET, form POST and JSON POST through the socket once authorized', async () => {
-    await authorize(s, d);
+    await s.authorize(d);
     const me = await viaSocket(sock, { path: '/2/users/me' });
     assert.equal(me.status, 200, me.text);
     assert.equal(me.json().data.username, 'twitterapi');
