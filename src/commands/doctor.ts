@@ -41,6 +41,43 @@ async function processRunning(name: string): Promise<boolean> {
   return false;
 }
 
+/** A USB keypad read as a Linux input device (keypad.driver "evdev"): read access and a stable name. */
+async function checkInputPath(port: string, out: Finding[]): Promise<void> {
+  const check = 'keypad device';
+  let real: string;
+  try {
+    real = await realpath(port);
+  } catch {
+    out.push({
+      check,
+      severity: 'fail',
+      detail: `${port} does not exist`,
+      fix: 'plug the keypad in, or set the right path (ls -l /dev/input/by-id/ lists USB keyboards and keypads as ...-event-kbd)',
+    });
+    return;
+  }
+  try {
+    await access(real, constants.R_OK);
+    out.push({ check, severity: 'ok', detail: `${port} -> ${real} is readable` });
+  } catch {
+    out.push({
+      check,
+      severity: 'fail',
+      detail: `no permission to read ${real}`,
+      fix: 'add the user to the input group (sudo usermod -aG input $USER, then log in again); the systemd unit has SupplementaryGroups=input',
+    });
+  }
+  if (/^\/dev\/input\/event\d+$/.test(port)) {
+    const byId = (await readdir('/dev/input/by-id').catch(() => [] as string[])).filter((n) => n.endsWith('-event-kbd'));
+    out.push({
+      check: 'keypad device name',
+      severity: 'warn',
+      detail: `${port} may become another event number after a replug or a reboot`,
+      fix: byId.length ? `use a stable name: ${byId.map((n) => `/dev/input/by-id/${n}`).join(' or ')}` : 'use the stable /dev/input/by-id/...-event-kbd name',
+    });
+  }
+}
+
 async function checkSerialPath(role: string, port: string, daemonRunning: boolean, out: Finding[]): Promise<void> {
   const check = `${role} port`;
   if (port === 'stdio') {
@@ -212,7 +249,8 @@ export async function runChecks(opts: CommonOptions): Promise<Finding[]> {
   const live = await askDaemon(controlSocketPath(cfg.store.path), 'status', 2000);
   out.push(live?.ok ? { check: 'daemon', severity: 'info', detail: `running: ${(live.result as { state: string }).state}` } : { check: 'daemon', severity: 'info', detail: 'not running (or its control socket is not reachable by this user)' });
   await checkSerialPath('display', cfg.display.port, !!live?.ok, out);
-  if (cfg.keypad.port) await checkSerialPath('keypad', cfg.keypad.port, !!live?.ok, out);
+  if (cfg.keypad.port && cfg.keypad.driver === 'evdev') await checkInputPath(cfg.keypad.port, out);
+  else if (cfg.keypad.port) await checkSerialPath('keypad', cfg.keypad.port, !!live?.ok, out);
   const listed = await listSerialPorts();
   out.push(
     listed === null

@@ -177,6 +177,7 @@ describe('operator commands', () => {
       ...s.fileConfig,
       provider: { ...s.fileConfig.provider, baseUrl: `http://127.0.0.1:${await closedPort()}` },
       display: { ...s.fileConfig.display, port: path.join(s.dir, 'no-such-tty') },
+      keypad: { driver: 'evdev', port: path.join(s.dir, 'no-such-event-kbd') },
     }));
     const r = await runCli(s, ['doctor', '--config', cfgPath]);
     assert.equal(r.code, 1, r.stdout);
@@ -184,6 +185,11 @@ describe('operator commands', () => {
     const fails = lines.map((l, i) => [l, lines[i + 1] ?? ''] as const).filter(([l]) => l.startsWith('FAIL'));
     assert.ok(fails.some(([l]) => /display port: .*no-such-tty does not exist/.test(l)), r.stdout);
     assert.ok(fails.some(([l]) => /provider: http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/.test(l)), r.stdout);
+    // A USB keypad is an input device, not a serial port: its own wording and fix.
+    const keypad = fails.find(([l]) => /keypad device: .*no-such-event-kbd does not exist/.test(l));
+    assert.ok(keypad, r.stdout);
+    assert.match(keypad[1], /\/dev\/input\/by-id/);
+    assert.doesNotMatch(r.stdout, /keypad port/);
     for (const [l, next] of fails) assert.match(next, /^ {6}fix: \S/, `a fix for: ${l}`);
   });
 
