@@ -53,7 +53,9 @@ test('install.sh --dry-run changes nothing and reads no secrets', async (t) => {
   const { code, out } = await install(src, ['--dry-run', '--no-npm', '--root', root], `key\n${SECRET}\n`);
   assert.equal(code, 0, out);
   assert.ok(!existsSync(root), 'dry run created files');
-  assert.match(out, /would run: install -m 0644 .*pinauthd\.service/);
+  assert.match(out, /==> unit -> \S*\/etc\/systemd\/system\/pinauthd\.service\n/);
+  // copied as it is, or written with ExecStart= naming the node found (not /usr/bin/node)
+  assert.match(out, /would (run: install -m 0644 \S*pinauthd\.service|install the unit with ExecStart=\/\S*node )/);
   assert.ok(!out.includes(SECRET));
 });
 
