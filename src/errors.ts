@@ -90,6 +90,12 @@ export class PinauthError extends Error {
   }
 }
 
+/** The operating system's error code behind `e` (ENOSPC, EROFS, ...), if an OS call failed. */
+export function errnoOf(e: PinauthError): string | undefined {
+  const code = (e.cause as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 export function isPinauthError(e: unknown, code?: ErrorCode): e is PinauthError {
   return e instanceof PinauthError && (code === undefined || e.code === code);
 }

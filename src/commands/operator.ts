@@ -70,6 +70,10 @@ export async function status(opts: CommonOptions): Promise<number> {
       }
       if (st.lastError) out(`last error: ${st.lastError.code}: ${st.lastError.message}`);
       if (st.retryAt) out(`next retry: ${st.retryAt}`);
+      if (!st.storage.ok) {
+        const kept = st.storage.unsaved ? `; the ${st.storage.unsaved} is kept in memory until the store takes it (next try ${st.storage.retryAt})` : '';
+        out(`storage: ${st.storage.error?.code}: ${st.storage.error?.message}${kept}`);
+      }
     }
     return 0;
   }

@@ -73,6 +73,7 @@ export interface FileConfig {
     verifyIntervalSec?: number;
     verifyOnStart?: boolean;
     pinTries?: number;
+    quietAfterUnusedCodes?: number;
     backoff?: { initialMs?: number; maxMs?: number };
     reconnect?: { initialMs?: number; maxMs?: number };
   };
@@ -223,6 +224,7 @@ export const configSchema = {
         verifyIntervalSec: { type: 'integer', minimum: 1, maximum: 31536000, default: 86400 },
         verifyOnStart: { type: 'boolean', default: true },
         pinTries: { type: 'integer', minimum: 1, maximum: 100, default: 3 },
+        quietAfterUnusedCodes: { type: 'integer', minimum: 0, maximum: 1000, default: 3 },
         backoff: backoffSchema(1000, 300000),
         reconnect: backoffSchema(500, 30000),
       },

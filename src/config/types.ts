@@ -114,6 +114,8 @@ export interface DaemonConfig {
   verifyOnStart: boolean;
   /** Wrong PINs accepted before a fresh request token is fetched. */
   pinTries: number;
+  /** Codes in a row that expire unused before the daemon stops fetching until a key is pressed; 0: never. */
+  quietAfterUnusedCodes: number;
   /** Backoff for provider and network failures. */
   backoff: { initialMs: number; maxMs: number };
   /** Reopen backoff for a vanished serial port. */

@@ -1,8 +1,8 @@
 /**
  * The daemon's lifecycle: the one place that ties the device (display + keypad), the OAuth
- * client and the token store together. The flow itself is the pure machine in
- * ./machine.ts; this file runs the work each state needs when it is entered, keeps the
- * timers, and turns results and key presses into events.
+ * client and the token store together. Every decision is the pure machine's (./machine.ts):
+ * this file carries out the effects `transition()` returns, keeps the one state timer, and
+ * turns results, key presses and operator commands into events.
  */
 import { EventEmitter } from 'node:events';
 import { markStartup } from '../startup-trace.js';
@@ -13,8 +13,8 @@ import { PinauthError, toPinauthError } from '../errors.js';
 import { invalidateQuietly } from '../oauth/client.js';
 import type { OAuthClientApi } from '../oauth/types.js';
 import type { Account, PendingAuthorization } from '../store/types.js';
-import { transition, type Event, type MachineSettings, type State, type StateName } from './machine.js';
-import { pinMistakeLines, viewFor } from './screens.js';
+import { transition, type Effect, type Event, type MachineSettings, type State, type StateName, type StoreWrite } from './machine.js';
+import { viewFor } from './screens.js';
 
 /** What the daemon needs from the device layer (DeviceSession implements it). */
 export interface DeviceLike extends EventEmitter {
@@ -50,7 +50,11 @@ export interface NotifierLike {
 export interface DaemonOptions {
   config: Config;
   logger: Logger;
-  store: StoreLike;
+  /**
+   * Take the instance lock and open the store. Called once the device is open (so that a
+   * store that cannot be opened is explained on the display) and again until it works.
+   */
+  openStore: () => Promise<StoreLike>;
   oauth: OAuthClientApi;
   device: DeviceLike;
   notifier?: NotifierLike;
@@ -69,34 +73,43 @@ export interface DaemonStatus {
   deviceConnected: boolean;
   lastError: { code: string; message: string } | null;
   retryAt: string | null;
+  /** ok: the last write to the store went through. `unsaved`: held in memory until it does. */
+  storage: { ok: boolean; error: { code: string; message: string } | null; unsaved: 'access token' | null; retryAt: string | null };
 }
 
 export interface DaemonEvents {
   state: [State];
   /** `once` mode finished: a token is stored. */
   done: [Account];
+  /** Stopped by a failure no retry fixes (its screen is shown): exit with its code. */
+  failed: [PinauthError];
 }
 
 export class Daemon extends EventEmitter<DaemonEvents> {
   private cfg: Config;
   private readonly log: Logger;
-  private readonly store: StoreLike;
+  private readonly openStore: () => Promise<StoreLike>;
+  /** null until the store is open. */
+  private store: StoreLike | null = null;
   private oauth: OAuthClientApi;
-  private readonly device: DeviceLike;
+  private device: DeviceLike;
   private readonly notifier: NotifierLike | undefined;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly exitWhenAuthorized: boolean;
 
   private current: State = { name: 'starting' };
+  /** The state whose screen is on the display (a stop after `--once` keeps "Authorized as"). */
+  private shown: State = this.current;
   private since = Date.now();
-  /** Bumped on every state entry: results of work for an older state are dropped. */
-  private generation = 0;
+  /** Digits typed so far, echoed on the PIN screen; cleared on every state change. */
   private entered = '';
   private stateTimer: NodeJS.Timeout | undefined;
   private lastError: PinauthError | null = null;
-  /** Store writes in flight: stop() lets them finish. */
-  private readonly writes = new Set<Promise<unknown>>();
+  /** The last store write that failed, until one succeeds. */
+  private storeError: PinauthError | null = null;
+  /** Exchanges and store writes in flight: stop() and logout() let them finish. */
+  private readonly inFlight = new Set<Promise<unknown>>();
   private stopping: Promise<void> | null = null;
   /** The last frame sent to the display (settles when the device has it). */
   private rendering: Promise<void> = Promise.resolve();
@@ -105,15 +118,22 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     super();
     this.cfg = opts.config;
     this.log = opts.logger.child({ module: 'daemon' });
-    this.store = opts.store;
+    this.openStore = opts.openStore;
     this.oauth = opts.oauth;
     this.device = opts.device;
     this.notifier = opts.notifier;
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
     this.exitWhenAuthorized = opts.once ?? false;
-    this.device.on('key', (ev: KeypadEvent) => this.onKey(ev));
-    this.device.on('connected', () => this.render());
+    this.listenTo(this.device);
+  }
+
+  private readonly onKeyEvent = (ev: KeypadEvent): void => this.onKey(ev);
+  private readonly onConnected = (): void => this.render();
+
+  private listenTo(device: DeviceLike): void {
+    device.on('key', this.onKeyEvent);
+    device.on('connected', this.onConnected);
   }
 
   get state(): State {
@@ -125,12 +145,15 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const d = this.cfg.daemon;
     return {
       pinTries: d.pinTries,
+      pinDigits: p.pin.digits,
       requestTokenTtlMs: p.requestTokenTtlSec * 1000,
       // Never verify more often than the provider allows.
       verifyIntervalMs: Math.max(d.verifyIntervalSec, p.minVerifyIntervalSec) * 1000,
       verifyOnStart: d.verifyOnStart,
       minVerifyIntervalMs: p.minVerifyIntervalSec * 1000,
       backoff: d.backoff,
+      once: this.exitWhenAuthorized,
+      quietAfterUnusedCodes: d.quietAfterUnusedCodes,
       random: this.random,
     };
   }
@@ -139,31 +162,22 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     return [this.cfg.provider.name, this.cfg.credentials.consumerKey];
   }
 
+  /** Open the device, then the store; resolves once the first state after `starting` is entered. */
   async start(): Promise<void> {
     await this.device.start();
     markStartup('device connected');
-    this.render();
-    const kept = this.store.recoveredFrom;
-    this.dispatch({
-      type: 'loaded',
-      account: this.store.account(...this.key),
-      pending: this.store.pending(...this.key),
-      now: this.now(),
-      ...(kept ? { notice: new PinauthError('STORE_CORRUPT', `the token store was damaged and kept aside at ${kept}; authorize again`) } : {}),
-    });
-    this.notifier?.ready(this.statusLine());
-    this.notifier?.startWatchdog();
+    const left = new Promise((resolve) => this.once('state', resolve));
+    this.dispatch({ type: 'started' });
+    await left;
   }
 
-  /** Stop accepting input, let store writes finish, close the device. Safe to call twice. */
+  /** Stop accepting input, let exchanges and store writes finish, close the device. Safe to call twice. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.notifier?.stopWatchdog();
       const told = this.notifier?.stopping();
-      // `--once` done: "Authorized as @name" is the last thing the person should see.
-      this.keepScreen = this.exitWhenAuthorized && this.current.name === 'authorized';
       this.dispatch({ type: 'stop' });
-      await Promise.allSettled([...this.writes]);
+      await this.settle();
       // Let "pinauthd stopped" reach the display rather than leave a URL with a frozen
       // countdown on it (bounded: a display that does not answer must not hold the stop).
       await Promise.race([this.rendering, new Promise((r) => setTimeout(r, 300).unref())]);
@@ -173,19 +187,31 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     return this.stopping;
   }
 
-  /** SIGHUP: a new, already validated config. The device and store keep running. */
-  reload(config: Config, oauth: OAuthClientApi): void {
+  /**
+   * SIGHUP: a new, already validated config, its OAuth client, and a new device when the
+   * display or keypad settings changed (the old one is closed first: it may be the same port).
+   */
+  async reload(config: Config, oauth: OAuthClientApi, device?: DeviceLike): Promise<void> {
     this.cfg = config;
     this.oauth = oauth;
-    this.log.info('config reloaded');
-    // Retry now; with the real time, so that a request token still valid is kept.
-    if (this.current.name === 'waiting') this.dispatch({ type: 'timer', now: this.now(), early: true });
+    if (device && this.stopping === null) {
+      const old = this.device;
+      old.off('key', this.onKeyEvent);
+      old.off('connected', this.onConnected);
+      await old.stop().catch((e: unknown) => this.log.warn({ err: toPinauthError(e).toLog() }, 'device stop failed'));
+      this.device = device;
+      this.listenTo(device);
+      await device.start();
+      device.setKeypadContext(this.keypadContext(this.current));
+      this.render();
+    }
+    this.log.info({ device: device !== undefined }, 'config reloaded');
+    this.dispatch({ type: 'reloaded', now: this.now() });
   }
 
   /** `pinauthd reauth`: start the PIN flow now; the old token stays until a new one is stored. */
   reauth(): void {
-    if (this.current.name === 'authorized') this.dispatch({ type: 'reauth' });
-    if (this.current.name === 'confirm_reauth') this.dispatch({ type: 'confirm', yes: true, now: this.now() });
+    this.dispatch({ type: 'reauth', confirmed: true });
   }
 
   /**
@@ -195,13 +221,16 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   async logout(): Promise<{ removed: boolean; invalidated: boolean }> {
     // An exchange in flight may be about to store a token: let it land first, so that the
     // logout removes what is really stored and nothing is stored after it.
-    await Promise.allSettled([...this.writes]);
-    const account = this.store.account(...this.key);
+    await this.settle();
+    const account = this.store?.account(...this.key);
     if (!account) return { removed: false, invalidated: false };
     const invalidated = await invalidateQuietly(this.oauth, account, this.log);
-    await this.write(this.store.removeAccount(...this.key));
-    this.log.info({ screenName: account.screenName, invalidated }, 'logged out');
     this.dispatch({ type: 'logged_out' });
+    await this.settle();
+    if (this.store?.account(...this.key)) {
+      throw this.storeError ?? new PinauthError('STORE_IO', 'the account could not be removed from the token store');
+    }
+    this.log.info({ screenName: account.screenName, invalidated }, 'logged out');
     return { removed: true, invalidated };
   }
 
@@ -232,8 +261,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   status(): DaemonStatus {
     const s = this.current;
-    const account = this.store.account(...this.key);
+    const unsaved = s.name === 'saving' ? s.account : null;
+    const account = unsaved ?? this.store?.account(...this.key) ?? null;
     const pending = s.name === 'awaiting_pin' || s.name === 'exchanging' ? s : null;
+    const failure = s.name === 'saving' ? s.failure : s.name === 'no_store' ? { error: s.error, retryAt: s.retryAt } : undefined;
+    const storeError = failure?.error ?? this.storeError;
     return {
       state: s.name,
       since: new Date(this.since).toISOString(),
@@ -245,6 +277,12 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       deviceConnected: this.device.connected,
       lastError: this.lastError ? { code: this.lastError.code, message: this.lastError.message } : null,
       retryAt: s.name === 'waiting' ? new Date(s.until).toISOString() : null,
+      storage: {
+        ok: storeError === null,
+        error: storeError ? { code: storeError.code, message: storeError.message } : null,
+        unsaved: s.name === 'saving' && failure ? 'access token' : null,
+        retryAt: failure ? new Date(failure.retryAt).toISOString() : null,
+      },
     };
   }
 
@@ -252,21 +290,208 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   private dispatch(event: Event): void {
     const prev = this.current;
-    const next = transition(prev, event, this.settings);
-    if (next === prev) return;
-    this.current = next;
-    this.generation++;
-    if (next.name !== prev.name) {
-      this.since = this.now();
-      this.log.info({ from: prev.name, to: next.name, event: event.type }, `state ${next.name}`);
+    const { state: next, effects } = transition(prev, event, this.settings);
+    if (next !== prev) {
+      this.current = next;
+      if (next.name !== prev.name) {
+        this.since = this.now();
+        this.log.info({ from: prev.name, to: next.name, event: event.type }, `state ${next.name}`);
+      }
+      clearTimeout(this.stateTimer);
+      this.stateTimer = undefined;
+      this.entered = '';
     }
-    this.clearTimers();
-    this.entered = '';
-    this.device.setKeypadContext(this.keypadContext(next));
-    this.render();
-    this.notifier?.status(this.statusLine());
-    this.emit('state', next);
-    this.enter(next);
+    for (const effect of effects) this.execute(effect);
+    if (next !== prev) this.emit('state', next);
+  }
+
+  /** Carry out one effect; results come back through dispatch(). */
+  private execute(effect: Effect): void {
+    switch (effect.kind) {
+      case 'show':
+        this.shown = this.current;
+        this.device.setKeypadContext(this.keypadContext(this.current));
+        this.render();
+        this.notifier?.status(this.statusLine());
+        return;
+      case 'timer':
+        this.timer(effect.at);
+        return;
+      case 'ready':
+        this.notifier?.ready(this.statusLine());
+        this.notifier?.startWatchdog();
+        return;
+      case 'open_store':
+        void this.open();
+        return;
+      case 'verify':
+        void this.verify(effect.account);
+        return;
+      case 'request_token':
+        void this.requestToken();
+        return;
+      case 'exchange':
+        // Tracked: a SIGTERM while the PIN is out waits for the reply (up to the stop
+        // deadline), so a token the provider issued is stored, not lost.
+        this.track(this.exchange(effect.pending, effect.pin));
+        return;
+      case 'save_account':
+        this.write((st) => st.saveAccount(effect.account), 'store the access token', 'account', () =>
+          this.log.info({ userId: effect.account.userId, screenName: effect.account.screenName }, 'authorized'),
+        );
+        return;
+      case 'save_pending':
+        this.write((st) => st.savePending(effect.pending), 'store the pending authorization', 'pending');
+        return;
+      case 'mark_verified':
+        this.write((st) => st.markVerified(effect.account.provider, effect.account.consumerKey, new Date(effect.account.verifiedAt ?? this.now())), 'record the verification');
+        return;
+      case 'clear_pending':
+        this.write((st) => st.clearPending(), 'clear the pending authorization');
+        return;
+      case 'remove_account':
+        this.write((st) => st.removeAccount(...this.key), 'remove the account');
+        return;
+      case 'exit':
+        // Let the person see "Authorized as @name" before the port closes.
+        void this.rendering.then(() => this.emit('done', effect.account));
+        return;
+      case 'fail':
+        void this.rendering.then(() => this.emit('failed', effect.error));
+        return;
+    }
+  }
+
+  private async open(): Promise<void> {
+    let store: StoreLike;
+    try {
+      store = await this.openStore();
+    } catch (e) {
+      const error = toPinauthError(e);
+      this.storeError = error;
+      this.lastError = error;
+      this.log.error({ err: error.toLog() }, 'cannot open the token store (the display says why)');
+      this.dispatch({ type: 'store_failed', what: 'open', error, now: this.now() });
+      return;
+    }
+    this.store = store;
+    this.storeError = null;
+    markStartup('token store open');
+    const kept = store.recoveredFrom;
+    this.dispatch({
+      type: 'loaded',
+      account: store.account(...this.key),
+      pending: store.pending(...this.key),
+      now: this.now(),
+      ...(kept ? { notice: new PinauthError('STORE_CORRUPT', `the token store was damaged and kept aside at ${kept}; authorize again`) } : {}),
+    });
+  }
+
+  private verify(account: Account): Promise<void> {
+    return this.run(async () => {
+      const identity = await this.oauth.verify({ token: account.token, secret: account.tokenSecret });
+      const now = this.now();
+      const verified = { ...account, verifiedAt: new Date(now).toISOString(), ...(identity?.screenName ? { screenName: identity.screenName } : {}) };
+      this.dispatch({ type: 'verified', account: verified, now });
+    }, (error) => this.dispatch({ type: 'verify_failed', error, now: this.now() }));
+  }
+
+  private requestToken(): Promise<void> {
+    return this.run(async () => {
+      const rt = await this.oauth.requestToken();
+      const pending: PendingAuthorization = {
+        provider: this.cfg.provider.name,
+        consumerKey: this.cfg.credentials.consumerKey,
+        token: rt.token,
+        tokenSecret: rt.secret,
+        authorizeUrl: rt.authorizeUrl,
+        // The daemon's own clock: after a restart the machine compares it with the local
+        // clock (rt.issuedAt is in the provider's time when a skew was corrected).
+        issuedAt: new Date(this.now()).toISOString(),
+      };
+      this.dispatch({ type: 'requested', pending, now: this.now() });
+    }, (error) => this.dispatch({ type: 'request_failed', error, now: this.now() }));
+  }
+
+  private exchange(pending: PendingAuthorization, pin: string): Promise<void> {
+    return this.run(async () => {
+      const at = await this.oauth.exchange({ token: pending.token, secret: pending.tokenSecret }, pin);
+      const account: Account = {
+        provider: this.cfg.provider.name,
+        consumerKey: this.cfg.credentials.consumerKey,
+        userId: at.userId,
+        screenName: at.screenName,
+        token: at.token,
+        tokenSecret: at.secret,
+        createdAt: new Date(this.now()).toISOString(),
+        verifiedAt: null,
+        ...(Object.keys(at.extra).length ? { extra: at.extra } : {}),
+      };
+      this.dispatch({ type: 'exchanged', account, now: this.now() });
+    }, (error) => this.dispatch({ type: 'exchange_failed', error, now: this.now() }));
+  }
+
+  /**
+   * A store write: tracked (stop() waits for it), logged when it fails, and for the writes
+   * the machine waits on (`what`), its outcome fed back as an event.
+   */
+  private write(job: (store: StoreLike) => Promise<void>, action: string, what?: StoreWrite, onStored?: () => void): void {
+    // The machine writes only after `loaded`, so the store is open here.
+    const p = this.store ? job(this.store) : Promise.reject(new PinauthError('INTERNAL', 'the token store is not open'));
+    this.track(
+      p.then(
+        () => {
+          this.storeError = null;
+          onStored?.();
+          if (what) this.dispatch({ type: 'stored', what });
+        },
+        (e: unknown) => {
+          const error = toPinauthError(e);
+          this.storeError = error;
+          this.lastError = error;
+          const level = what === 'account' ? 'error' : 'warn';
+          const outcome =
+            what === 'account'
+              ? 'the access token is kept in memory and written again until the store takes it'
+              : what === 'pending'
+                ? 'after a restart the PIN flow starts over'
+                : 'carrying on';
+          this.log[level]({ err: error.toLog() }, `could not ${action}; ${outcome}`);
+          if (what) this.dispatch({ type: 'store_failed', what, error, now: this.now() });
+        },
+      ),
+    );
+  }
+
+  private onKey(ev: KeypadEvent): void {
+    switch (ev.type) {
+      case 'entry':
+        if (this.current.name === 'awaiting_pin') {
+          this.entered = ev.entered;
+          this.render();
+        }
+        return;
+      case 'pin':
+        this.dispatch({ type: 'pin', pin: ev.pin });
+        return;
+      case 'invalid':
+        this.log.info({ reason: ev.reason }, 'keypad entry rejected');
+        this.dispatch({ type: 'pin_invalid', reason: ev.reason, mistake: ev.mistake });
+        return;
+      case 'page':
+        void this.device.page(ev.delta).catch(() => undefined);
+        this.dispatch({ type: 'keypress' });
+        return;
+      case 'fresh':
+        this.dispatch({ type: 'fresh' });
+        return;
+      case 'reauth':
+        this.dispatch({ type: 'reauth' });
+        return;
+      case 'confirm':
+        this.dispatch({ type: 'confirm', yes: ev.yes, now: this.now() });
+        return;
+    }
   }
 
   private keypadContext(s: State): KeypadContext {
@@ -282,144 +507,6 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     }
   }
 
-  /** The work of a state, run once when it is entered. */
-  private enter(s: State): void {
-    const gen = this.generation;
-    const current = () => gen === this.generation;
-    switch (s.name) {
-      case 'verifying':
-        void this.run(async () => {
-          const identity = await this.oauth.verify({ token: s.account.token, secret: s.account.tokenSecret });
-          const at = new Date(this.now());
-          await this.write(this.store.markVerified(s.account.provider, s.account.consumerKey, at));
-          const account = { ...s.account, verifiedAt: at.toISOString(), ...(identity?.screenName ? { screenName: identity.screenName } : {}) };
-          if (current()) this.dispatch({ type: 'verified', account, now: this.now() });
-        }, (error) => current() && this.dispatch({ type: 'verify_failed', error, now: this.now() }));
-        return;
-
-      case 'authorized':
-        if (this.exitWhenAuthorized && this.stopping === null) {
-          // Let the person see "Authorized as @name" before the port closes.
-          void this.rendering.then(() => this.emit('done', s.account));
-          return;
-        }
-        this.schedule(s.verifyAt);
-        return;
-
-      case 'requesting':
-        if (typeof s.reason === 'object' && s.reason.code === 'OAUTH_TOKEN_REJECTED') {
-          // The provider says the stored token is dead (revoked by the user): forget it.
-          void this.write(this.store.removeAccount(...this.key));
-        }
-        void this.run(async () => {
-          const rt = await this.oauth.requestToken();
-          const pending: PendingAuthorization = {
-            provider: this.cfg.provider.name,
-            consumerKey: this.cfg.credentials.consumerKey,
-            token: rt.token,
-            tokenSecret: rt.secret,
-            authorizeUrl: rt.authorizeUrl,
-            // The daemon's own clock: after a restart the machine compares it with the local
-            // clock (rt.issuedAt is in the provider's time when a skew was corrected).
-            issuedAt: new Date(this.now()).toISOString(),
-          };
-          if (!current()) return;
-          this.dispatch({ type: 'requested', pending, now: this.now() });
-          // Stored while it is shown (a reboot in the middle of the flow then keeps the URL),
-          // not before: the person should not wait for an SD card's fsync. A store that
-          // cannot take it costs only that.
-          void this.write(this.store.savePending(pending)).catch((e: unknown) =>
-            this.log.warn({ err: toPinauthError(e).toLog() }, 'could not store the pending authorization; after a restart the PIN flow starts over'),
-          );
-        }, (error) => current() && this.dispatch({ type: 'request_failed', error, now: this.now() }));
-        return;
-
-      case 'awaiting_pin':
-        this.timer(s.expiresAt, () => this.dispatch({ type: 'expired' }));
-        return;
-
-      case 'exchanging': {
-        const pin = this.pendingPin;
-        this.pendingPin = '';
-        // Tracked like a store write: a SIGTERM while the PIN is out waits for the reply (up
-        // to the stop deadline), so a token the provider issued is stored, not lost.
-        void this.write(this.run(async () => {
-          const at = await this.oauth.exchange({ token: s.pending.token, secret: s.pending.tokenSecret }, pin);
-          const account: Account = {
-            provider: this.cfg.provider.name,
-            consumerKey: this.cfg.credentials.consumerKey,
-            userId: at.userId,
-            screenName: at.screenName,
-            token: at.token,
-            tokenSecret: at.secret,
-            createdAt: new Date(this.now()).toISOString(),
-            verifiedAt: null,
-            ...(Object.keys(at.extra).length ? { extra: at.extra } : {}),
-          };
-          // Persist even if we are stopping: a token the provider issued must not be lost.
-          await this.write(this.store.saveAccount(account));
-          this.log.info({ userId: account.userId, screenName: account.screenName }, 'authorized');
-          if (current()) this.dispatch({ type: 'exchanged', account, now: this.now() });
-        }, (error) => {
-          if (error.code !== 'OAUTH_WRONG_PIN' && error.code !== 'OAUTH_NETWORK' && error.code !== 'OAUTH_RATE_LIMITED' && error.code !== 'OAUTH_TIMESTAMP') {
-            // The request token is used up or unusable: do not offer it again after a restart.
-            void this.write(this.store.clearPending());
-          }
-          if (current()) this.dispatch({ type: 'exchange_failed', error, now: this.now() });
-        }));
-        return;
-      }
-
-      case 'waiting':
-        this.lastError = s.error;
-        this.timer(s.until, () => this.dispatch({ type: 'timer', now: this.now() }));
-        return;
-
-      default:
-        return;
-    }
-  }
-
-  private pendingPin = '';
-
-  private onKey(ev: KeypadEvent): void {
-    const s = this.current;
-    switch (ev.type) {
-      case 'entry':
-        if (s.name === 'awaiting_pin') {
-          this.entered = ev.entered;
-          this.render();
-        }
-        return;
-      case 'pin':
-        if (s.name === 'awaiting_pin') {
-          this.pendingPin = ev.pin;
-          this.dispatch({ type: 'pin', pin: ev.pin });
-        }
-        return;
-      case 'invalid':
-        if (s.name === 'awaiting_pin') {
-          this.log.info({ reason: ev.reason }, 'keypad entry rejected');
-          this.current = { ...s, newCode: false, notice: new PinauthError('PIN_FORMAT', ev.reason, { short: pinMistakeLines(ev.mistake, this.cfg.provider.pin.digits) }) };
-          this.entered = '';
-          this.render();
-        }
-        return;
-      case 'page':
-        void this.device.page(ev.delta).catch(() => undefined);
-        return;
-      case 'fresh':
-        this.dispatch({ type: 'fresh' });
-        return;
-      case 'reauth':
-        this.dispatch({ type: 'reauth' });
-        return;
-      case 'confirm':
-        this.dispatch({ type: 'confirm', yes: ev.yes, now: this.now() });
-        return;
-    }
-  }
-
   private run(work: () => Promise<void>, onError: (e: PinauthError) => void): Promise<void> {
     return work().catch((e: unknown) => {
       const err = toPinauthError(e);
@@ -430,18 +517,19 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     });
   }
 
-  private write<T>(p: Promise<T>): Promise<T> {
-    this.writes.add(p);
-    const done = () => this.writes.delete(p);
+  private track(p: Promise<unknown>): void {
+    this.inFlight.add(p);
+    const done = () => this.inFlight.delete(p);
     p.then(done, done);
-    return p;
   }
 
-  private keepScreen = false;
+  /** Resolves when nothing tracked is in flight, including work that finishing work started. */
+  private async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
 
   private render(): void {
-    if (this.keepScreen) return;
-    const view = viewFor(this.current, { pinDigits: this.cfg.provider.pin.digits, entered: this.entered });
+    const view = viewFor(this.shown, { pinDigits: this.cfg.provider.pin.digits, entered: this.entered });
     this.rendering = this.device.show(view).catch((e: unknown) => this.log.debug({ err: toPinauthError(e).toLog() }, 'display write failed'));
   }
 
@@ -450,21 +538,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (s.name === 'authorized') return `authorized as @${s.account.screenName}`;
     if (s.name === 'awaiting_pin') return 'waiting for PIN';
     if (s.name === 'waiting') return `retrying: ${s.error.code}`;
+    if (s.name === 'quiet') return 'quiet: no code until a key is pressed';
+    if (s.name === 'saving' && s.failure) return `cannot store the access token (${s.failure.error.code}); kept in memory, retrying`;
     return s.name;
   }
 
-  private timer(at: number, fn: () => void): void {
+  private timer(at: number): void {
     // setTimeout holds at most ~24.8 days; a longer wait re-arms itself.
     const ms = Math.min(Math.max(0, at - this.now()), 2 ** 31 - 1);
-    this.stateTimer = setTimeout(() => (this.now() >= at ? fn() : this.timer(at, fn)), ms);
-  }
-
-  private schedule(at: number): void {
-    this.timer(at, () => this.dispatch({ type: 'timer', now: this.now() }));
-  }
-
-  private clearTimers(): void {
-    clearTimeout(this.stateTimer);
-    this.stateTimer = undefined;
+    this.stateTimer = setTimeout(() => (this.now() >= at ? this.dispatch({ type: 'timer', now: this.now() }) : this.timer(at)), ms);
   }
 }

@@ -5,7 +5,7 @@
  * truncation (test/unit/lifecycle-screens.test.ts checks every one on 16x2 and 20x4).
  */
 import type { View } from '../device/types.js';
-import type { PinauthError } from '../errors.js';
+import { errnoOf, type PinauthError } from '../errors.js';
 import type { State } from './machine.js';
 
 type AwaitingPin = Extract<State, { name: 'awaiting_pin' }>;
@@ -39,18 +39,39 @@ export function noticeLines(state: AwaitingPin): string[] {
     case 'OAUTH_RATE_LIMITED':
       return ['Rate limited', 'type PIN again'];
     default:
-      return [...e.short];
+      return errorLines(e);
   }
 }
 
+/** The disk's own reason, when a store write failed with one a person can act on. */
+const STORAGE_LINES: Record<string, readonly string[]> = {
+  ENOSPC: ['Storage full', 'free disk space'],
+  EDQUOT: ['Storage full', 'free disk space'],
+  EROFS: ['Disk read-only', 'check the disk'],
+  EIO: ['Disk error', 'check the disk'],
+};
+
 function errorLines(e: PinauthError | undefined): string[] {
-  return e ? [...e.short] : [];
+  if (!e) return [];
+  const errno = errnoOf(e);
+  const storage = e.code.startsWith('STORE_') && errno ? STORAGE_LINES[errno] : undefined;
+  return [...(storage ?? e.short)];
 }
 
 export function viewFor(state: State, opts: { pinDigits: number; entered: string }): View {
   switch (state.name) {
     case 'starting':
       return { state: state.name, title: 'Starting...', lines: [] };
+    case 'no_store': {
+      const [title, advice] = errorLines(state.error);
+      return {
+        state: state.name,
+        title: title ?? 'Storage error',
+        lines: ['Cannot open store', ...(advice ? [advice] : [])],
+        countdown: { until: state.retryAt, label: 'retry in' },
+        tone: 'error',
+      };
+    }
     case 'verifying':
       return { state: state.name, title: 'Checking access', lines: [`@${state.account.screenName}`] };
     case 'authorized':
@@ -86,6 +107,18 @@ export function viewFor(state: State, opts: { pinDigits: number; entered: string
     }
     case 'exchanging':
       return { state: state.name, title: 'Checking PIN...', lines: [] };
+    case 'saving': {
+      if (!state.failure) return { state: state.name, title: 'Checking PIN...', lines: [] };
+      // The PIN worked: what the person must know is that the token is safe for now.
+      const [title, advice] = errorLines(state.failure.error);
+      return {
+        state: state.name,
+        title: title ?? 'Storage error',
+        lines: ['Token kept in RAM', ...(advice ? [advice] : [])],
+        countdown: { until: state.failure.retryAt, label: 'retry in' },
+        tone: 'error',
+      };
+    }
     case 'waiting':
       return {
         state: state.name,
@@ -94,7 +127,11 @@ export function viewFor(state: State, opts: { pinDigits: number; entered: string
         countdown: { until: state.until, label: 'retry in' },
         tone: 'error',
       };
+    case 'quiet':
+      return { state: state.name, title: 'Press #', lines: ['for a new code'] };
     case 'stopped':
+      // Stopped by a failure: its reason stays on the display after the exit.
+      if (state.error) return { state: state.name, title: state.error.short[0] ?? 'pinauthd stopped', lines: state.error.short.slice(1), tone: 'error' };
       return { state: state.name, title: 'pinauthd stopped', lines: [] };
   }
 }

@@ -9,11 +9,11 @@ import type { Logger } from 'pino';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { DeviceSession } from '../device/session.js';
-import { PinauthError, toPinauthError } from '../errors.js';
+import { isPinauthError, PinauthError, toPinauthError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { makeOAuthClient } from '../oauth/client.js';
 import { preloadHttpClient } from '../oauth/http.js';
-import { acquireInstanceLock } from '../store/lock.js';
+import { acquireInstanceLock, liveLockOwner, type InstanceLock } from '../store/lock.js';
 import { TokenStore } from '../store/token-store.js';
 import { controlSocketPath, startControlServer, type ControlCommand } from './control.js';
 import { Daemon } from '../lifecycle/daemon.js';
@@ -45,6 +45,22 @@ const ON_THE_WAY = new Set(['starting', 'requesting', 'verifying']);
 /** At most this long: a slow provider must not keep `pinauthd status` waiting. */
 const SETTLE_MS = 1000;
 
+/** States before the store is open. */
+const NO_STORE_YET = new Set(['starting', 'no_store']);
+
+/** Resolves once the daemon's state is none of `states`. */
+function leftState(daemon: Daemon, states: Set<string>): Promise<void> {
+  return new Promise((resolve) => {
+    const onState = (s: { name: string }) => {
+      if (states.has(s.name)) return;
+      daemon.off('state', onState);
+      resolve();
+    };
+    if (!states.has(daemon.state.name)) resolve();
+    else daemon.on('state', onState);
+  });
+}
+
 /**
  * Resolves once the daemon shows a screen that waits (for a PIN, a retry, nothing: authorized),
  * or after SETTLE_MS, and after the macrotask that draws it. Work that can wait (the control
@@ -65,6 +81,35 @@ function firstScreenSettled(daemon: Daemon): Promise<void> {
     if (!ON_THE_WAY.has(daemon.state.name)) done();
     else daemon.on('state', onState);
   });
+}
+
+function makeDevice(config: Config, logger: Logger): DeviceSession {
+  return new DeviceSession({
+    display: config.display,
+    keypad: config.keypad,
+    pin: config.provider.pin,
+    reconnect: config.daemon.reconnect,
+    logger,
+  });
+}
+
+/** Does the device opened with `a` serve `b` as it is (port, baud, driver, keypad, PIN length)? */
+function sameDevice(a: Config, b: Config): boolean {
+  const settings = (c: Config) => JSON.stringify([c.display, c.keypad, c.provider.pin, c.daemon.reconnect]);
+  return settings(a) === settings(b);
+}
+
+/**
+ * Settings a running daemon cannot take: the state directory holds the instance lock and the
+ * control socket, and the provider and consumer key say whose account the daemon is serving.
+ */
+function needRestart(a: Config, b: Config): string[] {
+  const fixed: Array<[string, (c: Config) => string]> = [
+    ['store.path', (c) => c.store.path],
+    ['provider.name', (c) => c.provider.name],
+    ['credentials.consumerKey', (c) => c.credentials.consumerKey],
+  ];
+  return fixed.filter(([, get]) => get(a) !== get(b)).map(([name]) => name);
 }
 
 export async function runDaemon(opts: RunOptions): Promise<number> {
@@ -92,21 +137,37 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const log = logger.child({ module: 'main' });
   markStartup('logger ready');
 
-  const lock = await acquireInstanceLock(dirname(config.store.path));
-  markStartup('instance lock held');
-  const store = await TokenStore.open(config.store.path, logger);
-  markStartup('token store open');
-  const device = new DeviceSession({
-    display: config.display,
-    keypad: config.keypad,
-    pin: config.provider.pin,
-    reconnect: config.daemon.reconnect,
-    logger,
-  });
+  // Another daemon on this state directory: exit before touching its device. Any other
+  // reason the store cannot be opened (a read-only or broken disk) is shown on the display,
+  // and the daemon retries (openStore below).
+  const stateDir = dirname(config.store.path);
+  const held: { lock: InstanceLock | null; store: TokenStore | null } = { lock: null, store: null };
+  try {
+    held.lock = await acquireInstanceLock(stateDir);
+    markStartup('instance lock held');
+  } catch (e) {
+    if (isPinauthError(e, 'STORE_LOCKED')) throw e;
+    const owner = await liveLockOwner(stateDir);
+    if (owner !== null) throw new PinauthError('STORE_LOCKED', `another pinauthd (pid ${owner}) is running with state directory ${stateDir}`);
+  }
+  let opening: Promise<TokenStore> | null = null;
+  const openStore = (): Promise<TokenStore> =>
+    (opening ??= (async () => {
+      held.lock ??= await acquireInstanceLock(stateDir);
+      held.store ??= await TokenStore.open(config.store.path, logger);
+      return held.store;
+    })().catch((e: unknown) => {
+      opening = null;
+      throw e;
+    }));
+  // Opened alongside the device; the daemon takes it (or the reason it failed) once the
+  // device is open.
+  openStore().catch(() => undefined);
+  const device = makeDevice(config, logger);
   const daemon = new Daemon({
     config,
     logger,
-    store,
+    openStore,
     oauth: makeOAuthClient(config, logger),
     device,
     notifier: createNotifier({ logger }),
@@ -164,8 +225,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const startedAt = new Date().toISOString();
   /** `login --console` succeeded: a token was stored by this run. */
   const storedByThisRun = () => {
-    const a = store.account(config.provider.name, config.credentials.consumerKey);
-    return a !== null && a.createdAt >= startedAt;
+    const a = held.store?.account(config.provider.name, config.credentials.consumerKey);
+    return !!a && a.createdAt >= startedAt;
   };
 
   const shutdown = (signal: string) => {
@@ -185,20 +246,33 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       finished();
     });
   };
+  // One reload at a time: a second SIGHUP waits for the device of the first to be open.
+  let reloading = Promise.resolve();
+  const reload = async () => {
+    let c: Config;
+    try {
+      const next = await loadConfig({ file: opts.configFile, env: process.env });
+      c = opts.console ? consoleConfig(next) : next;
+    } catch (e) {
+      log.error({ err: toPinauthError(e).toLog() }, 'config reload failed; keeping the old config');
+      return;
+    }
+    const fixed = needRestart(config, c);
+    if (fixed.length > 0) {
+      log.error({ settings: fixed }, `config reload refused: ${fixed.join(', ')} cannot change without a restart (systemctl restart pinauthd); nothing was applied`);
+      return;
+    }
+    // Child loggers follow the root's level, so a changed log.level applies at once.
+    if (!(opts.console && !process.env.PINAUTHD_LOG_LEVEL) && logger.level !== c.log.level) {
+      log.info({ from: logger.level, to: c.log.level }, 'log level changed');
+      logger.level = c.log.level;
+    }
+    const device = sameDevice(config, c) ? undefined : makeDevice(c, logger);
+    config = c;
+    await daemon.reload(c, makeOAuthClient(c, logger), device);
+  };
   const onHup = () => {
-    loadConfig({ file: opts.configFile, env: process.env }).then(
-      (next) => {
-        const c = opts.console ? consoleConfig(next) : next;
-        // Child loggers follow the root's level, so a changed log.level applies at once.
-        if (!(opts.console && !process.env.PINAUTHD_LOG_LEVEL) && logger.level !== c.log.level) {
-          log.info({ from: logger.level, to: c.log.level }, 'log level changed');
-          logger.level = c.log.level;
-        }
-        daemon.reload(c, makeOAuthClient(c, logger));
-        config = c;
-      },
-      (e: unknown) => log.error({ err: toPinauthError(e).toLog() }, 'config reload failed; keeping the old config'),
-    );
+    reloading = reloading.then(reload).catch((e: unknown) => log.error({ err: toPinauthError(e).toLog() }, 'config reload failed'));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
@@ -211,6 +285,14 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     const err = toPinauthError(e);
     log.fatal({ err: { ...err.toLog(), stack: e instanceof Error ? e.stack : undefined } }, 'unhandled rejection');
     process.exit(70);
+  });
+
+  // A store no retry opens (a refused state directory, another daemon): its reason is on the
+  // display; the process exits with its code and message, as when it fails before the device.
+  let fatal: PinauthError | null = null;
+  daemon.once('failed', (e) => {
+    fatal = e;
+    void daemon.stop().finally(finished);
   });
 
   if (opts.once) {
@@ -228,7 +310,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     device.once('disconnected', () => {
       if (daemon.state.name === 'stopped') return; // --once already finished
       void daemon.stop().finally(() => {
-        const a = store.account(config.provider.name, config.credentials.consumerKey);
+        const a = held.store?.account(config.provider.name, config.credentials.consumerKey);
         if (a && storedByThisRun()) {
           process.stdout.write(`\nAuthorized as @${a.screenName}. The token is stored in ${config.store.path}\n`);
         } else {
@@ -253,8 +335,6 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     await daemon.start();
     markStartup('daemon started');
     await firstScreenSettled(daemon);
-    if (daemon.state.name !== 'stopped') control = await startControl();
-    if (daemon.state.name !== 'stopped' && !opts.console) apiProxy = await startApi();
     // perf_hooks and v8 are not needed for the first screen: loaded after it
     const { startHeapGuard, HEAP_LIMIT_MIB } = await import('./heap-guard.js');
     stopHeapGuard = startHeapGuard({
@@ -267,6 +347,10 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         shutdown('heap limit');
       },
     });
+    // The control socket lives in the state directory: it opens once the store has.
+    await leftState(daemon, NO_STORE_YET);
+    if (daemon.state.name !== 'stopped') control = await startControl();
+    if (daemon.state.name !== 'stopped' && !opts.console) apiProxy = await startApi();
   } catch (e) {
     exitCode = toPinauthError(e).exitCode;
     log.error({ err: toPinauthError(e).toLog() }, 'start failed');
@@ -277,7 +361,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   stopHeapGuard();
   await control?.close();
   await apiProxy?.close();
-  await store.close();
-  await lock.release();
+  await held.store?.close();
+  await held.lock?.release();
+  if (fatal) throw fatal;
   return exitCode;
 }

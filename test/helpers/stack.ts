@@ -228,7 +228,7 @@ export class Stack<D extends StackDevice = SimDevice> {
     opts.config?.(cfg);
     const configPath = path.join(dir, 'config.json');
     await writeFile(configPath, JSON.stringify(cfg, null, 2));
-    return new Stack(dir, provider, sim, link, configPath, storePath, cfg, opts.logLevel ?? 'debug');
+    return new Stack(dir, provider, sim, link, configPath, cfg.store.path, cfg, opts.logLevel ?? 'debug');
   }
 
   async rewriteConfig(change: (cfg: Record<string, any>) => void): Promise<void> {

@@ -89,6 +89,30 @@ describe('state machine, for real (shared stack)', () => {
     await d.waitForState('authorized');
   });
 
+  it('pinTries wrong PINs while the provider cannot give a new code: the given-up code is cleared, a restart does not resume it', async () => {
+    let d = s.spawn(['run']);
+    await d.waitForState('awaiting_pin');
+    const first = await s.pendingToken();
+    await s.readStoreWhen((st) => st.pending?.token === first);
+    const pin = s.provider.approve(first);
+    for (let i = 1; i <= 2; i++) {
+      typeKeys(s, wrongPin(pin));
+      await d.waitForState('awaiting_pin', 15_000, i + 1);
+    }
+    s.provider.faults.fail5xx = { count: 1000, status: 503, endpoint: 'request_token' };
+    typeKeys(s, wrongPin(pin));
+    await d.waitForState('waiting');
+    await s.readStoreWhen((st) => st.pending === null);
+    assert.equal(await d.stop('SIGTERM'), 0);
+
+    s.provider.faults.fail5xx = null;
+    d = s.spawn(['run']);
+    await d.waitForState('awaiting_pin');
+    assert.notEqual(await s.pendingToken(), first, 'a new code, not the one given up with fresh tries');
+    assert.equal(stateCount(d, 'requesting'), 1);
+    assert.equal(s.provider.stats().access_token.requests, 3);
+  });
+
   it('reused PIN after a keypad re-authorization (D, then #): wrong PIN, old token kept until replaced', async () => {
     const d = s.spawn(['run']);
     await d.waitForState('awaiting_pin');
@@ -257,7 +281,7 @@ describe('periodic verification (verifyIntervalSec 1)', () => {
       await d.waitForState('authorized');
       await d.waitForState('verifying'); // the interval works
       await d.waitForState('authorized', 15_000, 2);
-      assert.ok((await s.readStore()).accounts[0].verifiedAt, 'last verification stored');
+      await s.readStoreWhen((st) => st.accounts[0]?.verifiedAt, 5000); // last verification stored
       s.provider.faults.rejectAccessTokens();
       await d.waitForState('requesting');
       await d.waitForState('awaiting_pin', 15_000, 2);

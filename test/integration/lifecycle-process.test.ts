@@ -8,6 +8,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { SimDevice } from '../../firmware-sim/device.js';
+import { startPtySim } from '../../firmware-sim/pty.js';
 import { Stack, type DaemonProcess } from '../helpers/stack.js';
 
 function typeKeys(s: Stack, keys: string): void {
@@ -155,6 +157,60 @@ describe('SIGHUP reload', () => {
     typeKeys(s, pin);
     await d.waitForState('authorized');
     await writeFile(s.configPath, good);
+    assert.equal(await d.stop('SIGTERM'), 0);
+  });
+
+  it('a new display port: the device is reopened there, and the flow goes on on it', async () => {
+    await fresh(s);
+    const other = new SimDevice({ profile: 'lcd16x2', keypadMode: 'keys', delimiter: 'LF' });
+    const link = await startPtySim({ device: other, dir: path.join(s.dir, 'other') });
+    const oldPort = s.fileConfig.display.port;
+    try {
+      const d = s.spawn(['run'], { PINAUTHD_LOG_LEVEL: undefined });
+      await d.waitForState('awaiting_pin');
+      await s.waitForText('Open link:');
+      await s.rewriteConfig((c) => (c.display.port = link.hostPath));
+      d.child.kill('SIGHUP');
+      await d.waitForLog((l) => l.msg === 'config reloaded' && l.device === true);
+      const token = await s.pendingToken();
+      await new Promise<void>((resolve) => {
+        const check = () => other.screenText().join('\n').includes('Open link:') && (other.off('screen', check), resolve());
+        other.on('screen', check);
+        check();
+      });
+      // The keypad of the new device types the PIN; the request token is the same one.
+      for (const k of s.provider.approve(token)) other.pressKey(k);
+      await d.waitForState('authorized');
+      assert.equal(await d.stop('SIGTERM'), 0);
+    } finally {
+      await s.rewriteConfig((c) => (c.display.port = oldPort));
+      await link.close();
+    }
+  });
+
+  it('a setting that needs a restart (store.path): the reload is refused with the reason, nothing applied', async () => {
+    await fresh(s);
+    const d = s.spawn(['run'], { PINAUTHD_LOG_LEVEL: undefined });
+    await d.waitForState('awaiting_pin');
+    const oldStore = s.fileConfig.store.path;
+    await s.rewriteConfig((c) => {
+      c.store.path = path.join(s.dir, 'elsewhere', 'tokens.json');
+      c.log = { level: 'debug' };
+    });
+    d.child.kill('SIGHUP');
+    const line = await d.waitForLog((l) => /^config reload refused/.test(String(l.msg)));
+    assert.equal(line.level, 50);
+    assert.deepEqual(line.settings, ['store.path']);
+    assert.match(String(line.msg), /store\.path cannot change without a restart/);
+    await s.rewriteConfig((c) => {
+      c.store.path = oldStore;
+      c.log = { level: 'info' };
+    });
+    // Nothing applied: not the log level, and the token goes to the old store.
+    typeKeys(s, await s.approve());
+    await d.waitForState('authorized');
+    assert.equal(d.logs.filter((l) => l.msg === 'oauth call').length, 0, 'still at info');
+    assert.equal((await s.readStore()).accounts.length, 1);
     assert.equal(await d.stop('SIGTERM'), 0);
   });
 });

@@ -115,6 +115,16 @@ certificates). Everything runs on 127.0.0.1 and in temp directories.
    credentials; root's commands through a user's symlinked state directory or token file;
    \`status\` and \`token --json\` as a user who may not read the store; the unit's device and
    address rules and its \`systemd-analyze security\` exposure (item 12).
+9. **Storage failures** (storage.test.ts, as root: CI runs as root; skipped elsewhere, saying
+   why): the store on a 256 KiB tmpfs that is filled to the last byte (ENOSPC) or remounted
+   read-only (EROFS) after the provider issued the access token, filled while the pending
+   request is stored, and read-only before the daemon starts. The issued token must stay in
+   memory, the display and \`pinauthd status\` must say so, and it must be stored once the
+   disk takes it; a read-only store at start must be shown, not exited on.
+10. **An unattended board** (idle.test.ts): the real daemon with 10 s codes and
+   \`quietAfterUnusedCodes\` 2 and nobody at the keypad: it must stop fetching codes, show
+   "Press # for a new code", send nothing to the provider for longer than a code lives, and
+   fetch one when a key is pressed.
 `;
   // `npm test` runs the suite too; only `npm run test:reliability` rewrites the doc, so a
   // test run does not leave the work tree changed.

@@ -341,6 +341,7 @@ describe('defaults', () => {
       verifyIntervalSec: 86400,
       verifyOnStart: true,
       pinTries: 3,
+      quietAfterUnusedCodes: 3,
       backoff: { initialMs: 1000, maxMs: 300000 },
       reconnect: { initialMs: 500, maxMs: 30000 },
     });

@@ -11,6 +11,9 @@ const s: MachineSettings = {
   verifyOnStart: true,
   minVerifyIntervalMs: 60_000,
   backoff: { initialMs: 1000, maxMs: 300_000 },
+  pinDigits: 7,
+  once: false,
+  quietAfterUnusedCodes: 3,
   random: () => 0.5,
 };
 const NOW = Date.parse('2026-11-29T12:00:00Z');
@@ -21,17 +24,17 @@ const account: Account = {
 
 test('authorized + api_rejected: verify the token now (it is dropped only if the provider agrees)', () => {
   const state: State = { name: 'authorized', account, verifyAt: NOW + 3600_000 };
-  assert.deepEqual(transition(state, { type: 'api_rejected', now: NOW }, s), { name: 'verifying', account });
+  assert.deepEqual(transition(state, { type: 'api_rejected', now: NOW }, s).state, { name: 'verifying', account });
 });
 
 test('api_rejected within minVerifyInterval of the last verification changes nothing', () => {
   const fresh = { ...account, verifiedAt: new Date(NOW - 10_000).toISOString() };
   const state: State = { name: 'authorized', account: fresh, verifyAt: NOW + 3600_000 };
-  assert.equal(transition(state, { type: 'api_rejected', now: NOW }, s), state);
+  assert.equal(transition(state, { type: 'api_rejected', now: NOW }, s).state, state);
 });
 
 test('api_rejected in any other state changes nothing', () => {
   for (const state of [{ name: 'verifying', account }, { name: 'requesting' }, { name: 'confirm_reauth', account }, { name: 'stopped' }] as State[]) {
-    assert.equal(transition(state, { type: 'api_rejected', now: NOW }, s), state);
+    assert.equal(transition(state, { type: 'api_rejected', now: NOW }, s).state, state);
   }
 });

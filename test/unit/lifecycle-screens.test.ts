@@ -23,6 +23,9 @@ const settings: MachineSettings = {
   verifyIntervalMs: 86_400_000,
   verifyOnStart: true,
   backoff: { initialMs: 1000, maxMs: 300_000 },
+  pinDigits: 7,
+  once: false,
+  quietAfterUnusedCodes: 3,
   random: () => 0.5,
 };
 const pending = (token: string): PendingAuthorization => ({
@@ -46,12 +49,12 @@ const words = (lines: readonly string[]) => lines.join(' ').split(' ').filter(Bo
 /** Wrong PINs from the first URL, through the machine: tries left, then a new URL. */
 function wrongPins(): State[] {
   const seen: State[] = [];
-  let s: State = transition({ name: 'requesting' }, { type: 'requested', pending: OLD, now: NOW }, settings);
+  let s: State = transition({ name: 'requesting' }, { type: 'requested', pending: OLD, now: NOW }, settings).state;
   seen.push(s);
   for (let i = 0; i < settings.pinTries; i++) {
-    s = transition(s, { type: 'pin', pin: '1234567' }, settings);
-    s = transition(s, { type: 'exchange_failed', error: err('OAUTH_WRONG_PIN'), now: NOW }, settings);
-    if (s.name === 'requesting') s = transition(s, { type: 'requested', pending: NEW, now: NOW }, settings);
+    s = transition(s, { type: 'pin', pin: '1234567' }, settings).state;
+    s = transition(s, { type: 'exchange_failed', error: err('OAUTH_WRONG_PIN'), now: NOW }, settings).state;
+    if (s.name === 'requesting') s = transition(s, { type: 'requested', pending: NEW, now: NOW }, settings).state;
     seen.push(s);
   }
   return seen;
@@ -167,5 +170,24 @@ test('every error screen (waiting, requesting): the title is whole on 16x2 and 2
       }
       if (s.name === 'waiting') assert.equal(layout(v, GRIDS[0]!, { now: NOW }).rows[1], 'retry in 2m');
     }
+  }
+});
+
+test('storage screens and the quiet screen: whole on 16x2 (title, then what matters), every word on 20x4', () => {
+  const errno = (code: string) =>
+    new PinauthError(code === 'EROFS' ? 'STORE_PERMISSIONS' : 'STORE_IO', `cannot write (${code})`, { cause: Object.assign(new Error(code), { code }) });
+  const account = { provider: 'twitter', consumerKey: 'ck', userId: '1', screenName: 'x', token: 't', tokenSecret: 's', createdAt: new Date(NOW).toISOString(), verifiedAt: null };
+  const cases: Array<{ state: State; rows16x2: string[] }> = [
+    { state: { name: 'saving', account, failure: { error: errno('ENOSPC'), attempt: 1, retryAt: NOW + 5000 } }, rows16x2: ['Storage full', 'retry in 5s'] },
+    { state: { name: 'saving', account, failure: { error: errno('EIO'), attempt: 1, retryAt: NOW + 5000 } }, rows16x2: ['Disk error', 'retry in 5s'] },
+    { state: { name: 'no_store', error: errno('EROFS'), attempt: 1, retryAt: NOW + 65_000 }, rows16x2: ['Disk read-only', 'retry in 2m'] },
+    { state: { name: 'quiet' }, rows16x2: ['Press #', 'for a new code'] },
+    { state: { name: 'stopped', error: new PinauthError('STORE_PERMISSIONS', 'refusing to follow it') }, rows16x2: ['Store denied', 'see the log'] },
+  ];
+  for (const { state, rows16x2 } of cases) {
+    const v = view(state);
+    assert.deepEqual(layout(v, GRIDS[0]!, { now: NOW }).rows, rows16x2, state.name);
+    const f = layout(v, GRIDS[1]!, { now: NOW });
+    assert.deepEqual(words(f.rows.slice(0, 1 + v.lines.length)), words([v.title, ...v.lines]), `${state.name}: ${f.rows.join('|')}`);
   }
 });

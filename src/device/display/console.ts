@@ -39,8 +39,9 @@ export class ConsoleDisplay extends FrameDisplay {
   }
 
   protected nextWrite(view: View, now: number): string | null {
-    // Keyed on what the screen says, so countdown ticks and digit echoes print nothing.
-    const key = JSON.stringify([view.state, view.title, view.lines, view.url ?? null, view.countdown?.until ?? null]);
+    // Keyed on what the screen says, so countdown ticks, digit echoes and a state that says
+    // the same as the one before (the PIN checked, then the token being stored) print nothing.
+    const key = JSON.stringify([view.title, view.lines, view.url ?? null, view.countdown?.until ?? null]);
     if (key === this.#printed) return null;
     this.#printed = key;
     return ConsoleDisplay.text(view, now);
