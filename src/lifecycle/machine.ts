@@ -301,11 +301,13 @@ function replacesShownUrl(reason: Extract<State, { name: 'requesting' }>['reason
 
 /** Resume a stored request token if it is still valid, else fetch a fresh one. */
 function pendingOrRequest(pending: PendingAuthorization | null, now: number, s: MachineSettings): State {
-  if (pending) {
-    const expiresAt = Date.parse(pending.issuedAt) + s.requestTokenTtlMs;
-    if (expiresAt - now > 30_000) return { name: 'awaiting_pin', pending, expiresAt, triesLeft: s.pinTries };
-  }
-  return { name: 'requesting', ...(pending ? { reason: 'expired' as const } : {}) };
+  if (!pending) return { name: 'requesting' };
+  const expiresAt = Date.parse(pending.issuedAt) + s.requestTokenTtlMs;
+  if (expiresAt - now <= 30_000) return { name: 'requesting', reason: 'expired' };
+  // The wrong PINs typed before the restart still count (pinTries may have been lowered since).
+  const triesLeft = s.pinTries - (pending.wrongPins ?? 0);
+  if (triesLeft < 1) return { name: 'requesting', reason: new PinauthError('OAUTH_WRONG_PIN', 'the stored request token has no PIN tries left') };
+  return { name: 'awaiting_pin', pending, expiresAt, triesLeft };
 }
 
 /** Does `state` hold a request token that the store would offer again after a restart? */
@@ -479,7 +481,11 @@ export function transition(state: State, event: Event, s: MachineSettings): Step
         const e = event.error;
         const same = { pending: state.pending, expiresAt: state.expiresAt };
         if (e.code === 'OAUTH_WRONG_PIN') {
-          return state.triesLeft > 1 ? go({ name: 'awaiting_pin', ...same, triesLeft: state.triesLeft - 1, notice: e }, s) : newCode(state, e, s);
+          if (state.triesLeft <= 1) return newCode(state, e, s);
+          // Stored with the count, or a restart would offer this code with fresh tries.
+          const counted = { ...state.pending, wrongPins: (state.pending.wrongPins ?? 0) + 1 };
+          const next: State = { name: 'awaiting_pin', pending: counted, expiresAt: state.expiresAt, triesLeft: state.triesLeft - 1, notice: e };
+          return go(next, s, { kind: 'save_pending', pending: counted });
         }
         // The provider never got (or never processed) the PIN: the request token is
         // still good, the person types the PIN again.

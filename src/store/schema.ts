@@ -52,6 +52,8 @@ export const storeSchema = {
             tokenSecret: tokenString,
             authorizeUrl: { type: 'string', minLength: 1, maxLength: VALUE_LIMITS.authorizeUrl },
             issuedAt: isoString,
+            // at most daemon.pinTries' own maximum
+            wrongPins: { type: 'integer', minimum: 0, maximum: 100 },
           },
         },
       ],

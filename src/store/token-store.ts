@@ -119,6 +119,7 @@ function cleanPending(p: PendingAuthorization): PendingAuthorization {
     tokenSecret: p.tokenSecret,
     authorizeUrl: p.authorizeUrl,
     issuedAt: p.issuedAt,
+    ...(p.wrongPins ? { wrongPins: p.wrongPins } : {}),
   };
 }
 

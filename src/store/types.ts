@@ -22,6 +22,8 @@ export interface PendingAuthorization {
   authorizeUrl: string;
   /** ISO 8601 */
   issuedAt: string;
+  /** Wrong PINs already typed for this request token (absent: none), so a restart keeps the count. */
+  wrongPins?: number;
 }
 
 export interface StoreData {

@@ -113,6 +113,28 @@ describe('state machine, for real (shared stack)', () => {
     assert.equal(s.provider.stats().access_token.requests, 3);
   });
 
+  it('wrong PINs typed before a restart still count: the resumed code has only the tries left', async () => {
+    let d = s.spawn(['run']);
+    await d.waitForState('awaiting_pin');
+    const first = await s.pendingToken();
+    const pin = s.provider.approve(first);
+    for (let i = 1; i <= 2; i++) {
+      typeKeys(s, wrongPin(pin));
+      await d.waitForState('awaiting_pin', 15_000, i + 1);
+    }
+    await s.readStoreWhen((st) => st.pending?.token === first && st.pending.wrongPins === 2);
+    assert.equal(await d.stop('SIGTERM'), 0);
+
+    d = s.spawn(['run']);
+    await d.waitForState('awaiting_pin');
+    assert.equal(await s.pendingToken(), first, 'the same code is resumed');
+    typeKeys(s, wrongPin(pin)); // the third of pinTries = 3
+    await d.waitForState('requesting', 15_000, 1);
+    await d.waitForState('awaiting_pin', 15_000, 2);
+    assert.notEqual(await s.pendingToken(), first, 'given up after pinTries wrong PINs in all, not 3 more');
+    assert.equal(s.provider.stats().access_token.outcomes.wrong_verifier, 3);
+  });
+
   it('reused PIN after a keypad re-authorization (D, then #): wrong PIN, old token kept until replaced', async () => {
     const d = s.spawn(['run']);
     await d.waitForState('awaiting_pin');

@@ -70,6 +70,18 @@ describe('start', () => {
       effects: [SHOW, timer(NOW - 60_000 + 900_000), { kind: 'ready' }],
     });
   });
+  it('resumes a pending request token with the tries its stored wrong PINs left (none left: a fresh code)', () => {
+    const p = { ...pending(NOW - 60_000), wrongPins: 2 };
+    assert.deepEqual(next({ name: 'starting' }, { type: 'loaded', account: null, pending: p, now: NOW }), {
+      name: 'awaiting_pin',
+      pending: p,
+      expiresAt: NOW - 60_000 + 900_000,
+      triesLeft: 1,
+    });
+    const usedUp = next({ name: 'starting' }, { type: 'loaded', account: null, pending: p, now: NOW }, { ...s, pinTries: 2 });
+    assert.equal(usedUp.name, 'requesting');
+    assert.equal(usedUp.name === 'requesting' && typeof usedUp.reason === 'object' && usedUp.reason.code, 'OAUTH_WRONG_PIN');
+  });
   it('fetches a fresh request token when the stored one expired', () => {
     const step = transition({ name: 'starting' }, { type: 'loaded', account: null, pending: pending(NOW - 900_000), now: NOW }, s);
     assert.deepEqual(step, { state: { name: 'requesting', reason: 'expired' }, effects: [SHOW, { kind: 'request_token' }, { kind: 'ready' }] });
@@ -151,12 +163,17 @@ describe('PIN exchange', () => {
       effects: [SHOW, { kind: 'verify', account }],
     });
   });
-  it('a wrong PIN gives another try with the same URL', () => {
+  it('a wrong PIN gives another try with the same URL, and the store counts it (a restart keeps the count)', () => {
     const e = err('OAUTH_WRONG_PIN');
-    assert.deepEqual(transition(exchanging(3), { type: 'exchange_failed', error: e, now: NOW }, s), {
-      state: { ...awaiting(2), notice: e },
-      effects: [SHOW, timer(NOW + 900_000)],
+    const once = { ...pending(NOW), wrongPins: 1 };
+    const first = transition(exchanging(3), { type: 'exchange_failed', error: e, now: NOW }, s);
+    assert.deepEqual(first, {
+      state: { ...awaiting(2), pending: once, notice: e },
+      effects: [SHOW, timer(NOW + 900_000), { kind: 'save_pending', pending: once }],
     });
+    const twice = { ...pending(NOW), wrongPins: 2 };
+    const second = run(first.state, [{ type: 'pin', pin: '1234567' }, { type: 'exchange_failed', error: e, now: NOW }]);
+    assert.deepEqual(second.effects.at(-1), { kind: 'save_pending', pending: twice });
   });
   it('after pinTries wrong PINs the request token is given up and cleared from the store (not resumed after a restart)', () => {
     const e = err('OAUTH_WRONG_PIN');

@@ -324,6 +324,23 @@ describe('one bad record costs that record, never the records beside it', () => 
     assert.equal((await readdir(dir)).filter((n) => n.includes('.corrupt-')).length, 1, 'one copy, not one per start');
   });
 
+  test('the wrong PINs typed for a pending request survive a reopen; a record from before the field reads as none; a bad count is refused', async () => {
+    const file = path.join(dir, 'tokens.json');
+    await writeFile(file, JSON.stringify({ version: 1, accounts: [], pending: pending() }), { mode: 0o600 });
+    const store = await TokenStore.open(file, silent);
+    assert.equal(store.pending('twitter', 'ck1')?.wrongPins ?? 0, 0);
+    await store.savePending(pending({ wrongPins: 2 }));
+    for (const bad of [-1, 1.5, 101, 1e9]) await assert.rejects(store.savePending(pending({ wrongPins: bad })), String(bad));
+    await store.close();
+    const s2 = await TokenStore.open(file, silent);
+    assert.equal(s2.pending('twitter', 'ck1')?.wrongPins, 2);
+    await s2.close();
+    await writeFile(file, JSON.stringify({ version: 1, accounts: [account()], pending: { ...pending(), wrongPins: 'x' } }), { mode: 0o600 });
+    const s3 = await TokenStore.open(file, silent);
+    assert.deepEqual([s3.data.accounts.length, s3.data.pending], [1, null]);
+    await s3.close();
+  });
+
   test('the store refuses to write a record its reader would refuse', async () => {
     const file = path.join(dir, 'tokens.json');
     const store = await TokenStore.open(file, silent);
