@@ -29,6 +29,8 @@ export interface OAuthClientOptions {
   now?: () => number;
   /** Environment checked for NODE_TLS_REJECT_UNAUTHORIZED (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** The provider's clock offset learnt already (a reload's new client: see offsetToKeep). */
+  clockOffsetMs?: number;
 }
 
 /** Offsets smaller than this are within the Date header's 1 s resolution: no retry. */
@@ -99,6 +101,7 @@ export class OAuthClient implements OAuthClientApi {
     this.fetchImpl = opts.fetch;
     this.now = opts.now ?? Date.now;
     this.env = opts.env;
+    this.offsetMs = opts.clockOffsetMs ?? 0;
   }
 
   /** Provider clock minus ours (ms), learnt from a timestamp rejection. */
@@ -326,13 +329,24 @@ function identityFrom(body: string): VerifiedIdentity {
 }
 
 /** The client for a loaded config (the daemon, and the operator commands that talk to the provider). */
-export function makeOAuthClient(config: Config, logger: Logger): OAuthClient {
+export function makeOAuthClient(config: Config, logger: Logger, clockOffsetMs = 0): OAuthClient {
   return new OAuthClient({
     provider: config.provider,
     consumerKey: config.credentials.consumerKey,
     consumerSecret: config.credentials.consumerSecret,
     logger,
+    clockOffsetMs,
   });
+}
+
+/**
+ * The clock offset a reload's new client starts with: the one the old client learnt while the
+ * provider's servers are the same (their clock has not changed), else none. Relearning it
+ * costs a refused call and its retry.
+ */
+export function offsetToKeep(before: ProviderConfig, offsetMs: number, after: ProviderConfig): number {
+  const servers = (p: ProviderConfig) => [p.requestTokenUrl, p.accessTokenUrl, p.verifyUrl, p.invalidateUrl].map((u) => (u === null ? '' : new URL(u).origin)).join(' ');
+  return servers(before) === servers(after) ? offsetMs : 0;
 }
 
 /** Invalidate a token at the provider; a failure is logged, never thrown (the local copy goes anyway). */

@@ -11,7 +11,7 @@ import type { Config } from '../config/types.js';
 import { DeviceSession } from '../device/session.js';
 import { isPinauthError, PinauthError, toPinauthError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { makeOAuthClient } from '../oauth/client.js';
+import { makeOAuthClient, offsetToKeep } from '../oauth/client.js';
 import { preloadHttpClient } from '../oauth/http.js';
 import { acquireInstanceLock, liveLockOwner, type InstanceLock } from '../store/lock.js';
 import { TokenStore } from '../store/token-store.js';
@@ -164,11 +164,12 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   // device is open.
   openStore().catch(() => undefined);
   const device = makeDevice(config, logger);
+  let oauth = makeOAuthClient(config, logger);
   const daemon = new Daemon({
     config,
     logger,
     openStore,
-    oauth: makeOAuthClient(config, logger),
+    oauth,
     device,
     notifier: createNotifier({ logger }),
     once: opts.once,
@@ -268,8 +269,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       logger.level = c.log.level;
     }
     const device = sameDevice(config, c) ? undefined : makeDevice(c, logger);
+    oauth = makeOAuthClient(c, logger, offsetToKeep(config.provider, oauth.clockOffsetMs, c.provider));
     config = c;
-    await daemon.reload(c, makeOAuthClient(c, logger), device);
+    await daemon.reload(c, oauth, device);
   };
   const onHup = () => {
     reloading = reloading.then(reload).catch((e: unknown) => log.error({ err: toPinauthError(e).toLog() }, 'config reload failed'));

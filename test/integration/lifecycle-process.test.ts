@@ -139,6 +139,25 @@ describe('SIGHUP reload', () => {
     assert.equal(await d.stop('SIGTERM'), 0);
   });
 
+  it('the provider clock offset learnt before a reload is kept: no refused call after it', async () => {
+    await fresh(s);
+    s.provider.faults.clockSkewSec = 3600;
+    try {
+      const d = s.spawn(['run'], { PINAUTHD_LOG_LEVEL: undefined });
+      await d.waitForState('awaiting_pin');
+      assert.equal(s.provider.stats().request_token.requests, 2, 'one refused timestamp, one retry');
+      d.child.kill('SIGHUP'); // a new OAuth client, for the same provider
+      await d.waitForLog((l) => l.msg === 'config reloaded');
+      s.sim.pressKey('D');
+      await d.waitForState('awaiting_pin', 15_000, 2);
+      assert.equal(s.provider.stats().request_token.requests, 3, 'the fresh code in one call, with the kept offset');
+      assert.equal(d.logs.filter((l) => l.msg === 'clock skew corrected').length, 1);
+      assert.equal(await d.stop('SIGTERM'), 0);
+    } finally {
+      s.provider.faults.clockSkewSec = 0;
+    }
+  });
+
   it('a bad config: the old one is kept and the error logged with its path', async () => {
     await s.rewriteConfig((c) => {
       c.log = { level: 'info' };

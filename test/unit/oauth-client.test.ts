@@ -4,7 +4,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import pino from 'pino';
 import type { ProviderConfig } from '../../src/config/types.js';
 import { isPinauthError } from '../../src/errors.js';
-import { OAuthClient, formatVerifier } from '../../src/oauth/client.js';
+import { OAuthClient, formatVerifier, offsetToKeep } from '../../src/oauth/client.js';
 import { parseOAuthHeader, refusedPort, startServer, type SeenRequest, type TestServer } from '../helpers/oauth-server.js';
 import { loadVectors } from '../helpers/vectors.js';
 
@@ -255,6 +255,26 @@ describe('oauth client against a local provider', () => {
     const rt = await c.requestToken();
     assert.ok(Math.abs(rt.issuedAt - (Date.now() + 3_600_000)) < 60_000);
     assert.equal(server.requests.length, 4);
+  });
+
+  it('clock skew: a reload\'s new client keeps the learnt offset while the provider\'s servers are the same', async () => {
+    mode = 'skew-once';
+    serverSkewMs = 3_600_000;
+    const p = providerFor(server.origin);
+    const old = client();
+    await old.requestToken();
+    assert.equal(server.requests.length, 2, 'learnt with one refused call');
+    const reloaded = (after: ProviderConfig) =>
+      new OAuthClient({ provider: after, consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET, logger: pino({ level: 'silent' }), clockOffsetMs: offsetToKeep(p, old.clockOffsetMs, after) });
+    // a new timeout or reply cap: the same servers, the same clock
+    const same = reloaded({ ...p, timeoutMs: 5000, maxReplyBytes: 32 * 1024 });
+    assert.equal(same.clockOffsetMs, old.clockOffsetMs);
+    await same.requestToken();
+    assert.equal(server.requests.length, 3, 'no refused call after the reload');
+    // another server: its clock is not known
+    const moved = { ...p, accessTokenUrl: 'http://127.0.0.2:1/oauth/access_token' };
+    assert.equal(offsetToKeep(p, old.clockOffsetMs, moved), 0);
+    assert.equal(offsetToKeep(p, old.clockOffsetMs, { ...p, verifyUrl: null }), 0);
   });
 
   it('clock skew: retried only once', async () => {
