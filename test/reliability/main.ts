@@ -78,8 +78,8 @@ certificates). Everything runs on 127.0.0.1 and in temp directories.
 
 1. **Crash consistency** (crash.test.ts): a child process (crash-child.mjs, the real
    TokenStore from dist/) loops through the store's mutations (pending request saved, token
-   saved, account removed), each with a 64 KiB field so that a write takes a while; the parent
-   SIGKILLs it at a random moment. After every kill the file must parse and equal exactly the
+   saved, account removed), each account as large as the store takes (16 extra fields of 256
+   characters) so that a write takes a while; the parent SIGKILLs it at a random moment. After every kill the file must parse and equal exactly the
    last acknowledged state or the one after it. Then the real daemon is SIGKILLed at random
    moments of its own writes (request token saved, token saved after the PIN, logout). Power
    cuts are simulated by truncating or zero-filling the store and its temp file (what a lost

@@ -101,17 +101,19 @@ function waitForState(d: Daemon, name: State['name']): Promise<State> {
   });
 }
 
+const storedPending = (): PendingAuthorization => ({
+  provider: 'local',
+  consumerKey: 'ck',
+  token: 'rt0',
+  tokenSecret: 'rts',
+  authorizeUrl: 'http://127.0.0.1/oauth/authorize?oauth_token=rt0',
+  issuedAt: new Date().toISOString(),
+});
+
 describe('daemon: config reload', () => {
   it('a reload while rate-limited after a PIN keeps the request token that is still valid', async () => {
     const store = new FakeStore();
-    store.pendingAuth = {
-      provider: 'local',
-      consumerKey: 'ck',
-      token: 'rt0',
-      tokenSecret: 'rts',
-      authorizeUrl: 'http://127.0.0.1/oauth/authorize?oauth_token=rt0',
-      issuedAt: new Date().toISOString(),
-    };
+    store.pendingAuth = storedPending();
     const oauth = fakeOAuth({
       async exchange() {
         throw new PinauthError('OAUTH_RATE_LIMITED', 'rate limited', { retryAfterMs: 600_000 });
@@ -134,15 +136,6 @@ describe('daemon: config reload', () => {
       await daemon.stop();
     }
   });
-});
-
-const storedPending = (): PendingAuthorization => ({
-  provider: 'local',
-  consumerKey: 'ck',
-  token: 'rt0',
-  tokenSecret: 'rts',
-  authorizeUrl: 'http://127.0.0.1/oauth/authorize?oauth_token=rt0',
-  issuedAt: new Date().toISOString(),
 });
 
 describe('daemon: the store follows the machine', () => {
