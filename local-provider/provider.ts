@@ -93,6 +93,8 @@ export interface LocalProviderOptions {
   now?: () => number;
   /** One line per request and event (a function, or a pino logger at info); never carries a secret. */
   logger?: ((line: string) => void) | Pick<Logger, 'info'>;
+  /** The scheme clients sign their URLs with: 'https' behind a TLS front (tests); default 'http'. */
+  scheme?: 'http' | 'https';
 }
 
 export interface EndpointStats {
@@ -365,7 +367,7 @@ export async function startLocalProvider(opts: LocalProviderOptions = {}): Promi
     const hostHeader = req.headers.host;
     if (!hostHeader) return badAuthData('missing_host');
     const signed = params.filter(([n]) => n !== 'oauth_signature');
-    const base = signatureBaseString(req.method ?? 'GET', baseStringUri('http', hostHeader, path), signed);
+    const base = signatureBaseString(req.method ?? 'GET', baseStringUri(opts.scheme ?? 'http', hostHeader, path), signed);
     const expected = computeSignature(method, base, consumer.secret, secret.secret);
     if (!signaturesEqual(expected, oauth.get('oauth_signature')!)) return cannotAuth('bad_signature');
 

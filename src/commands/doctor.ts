@@ -11,6 +11,7 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { toPinauthError } from '../errors.js';
 import { sendRequest } from '../oauth/http.js';
+import { describeProxy, proxyFor } from '../oauth/proxy-policy.js';
 import { checkTlsEnvironment } from '../oauth/url-policy.js';
 import { readStoreSnapshot } from '../store/token-store.js';
 import { listSerialPorts } from '../transport/serial.js';
@@ -164,13 +165,33 @@ async function checkSerialPath(role: string, port: string, daemonRunning: boolea
   }
 }
 
+/** Which proxy each origin pinauthd calls goes through (the OAuth endpoints, then the API origins the socket forwards to). */
+function checkProxy(cfg: Config, out: Finding[]): boolean {
+  const origins = [...new Set([new URL(cfg.provider.requestTokenUrl).origin, ...(cfg.proxy.enabled ? cfg.provider.apiOrigins : [])])];
+  for (const origin of origins) {
+    try {
+      out.push({ check: 'proxy', severity: 'info', detail: `${origin}: ${describeProxy(proxyFor(new URL(origin), cfg.provider.proxy))}` });
+    } catch (e) {
+      out.push({ check: 'proxy', severity: 'fail', detail: toPinauthError(e).message, fix: 'correct or unset that proxy variable (http://[user:pass@]host:port), or set provider.proxy in the config' });
+      return false;
+    }
+  }
+  return true;
+}
+
 async function checkProvider(cfg: Config, out: Finding[]): Promise<void> {
   const url = cfg.provider.requestTokenUrl;
+  if (!checkProxy(cfg, out)) return;
   const started = Date.now();
   try {
     // An unsigned request: any answer (it will be an error) proves the provider is reachable,
     // and its Date header tells our clock skew. Nothing is authorized by it.
-    const reply = await sendRequest({ method: 'GET', url }, { timeoutMs: Math.min(cfg.provider.timeoutMs, 10_000), maxReplyBytes: 65_536, allowHttpLoopback: cfg.provider.allowHttpLoopback });
+    const reply = await sendRequest({ method: 'GET', url }, {
+      timeoutMs: Math.min(cfg.provider.timeoutMs, 10_000),
+      maxReplyBytes: 65_536,
+      allowHttpLoopback: cfg.provider.allowHttpLoopback,
+      proxy: cfg.provider.proxy,
+    });
     const rtt = Date.now() - started;
     out.push({ check: 'provider', severity: 'ok', detail: `${new URL(url).origin} answered (HTTP ${reply.status}) in ${rtt} ms` });
     const date = reply.headers.get('date');
@@ -190,7 +211,7 @@ async function checkProvider(cfg: Config, out: Finding[]): Promise<void> {
     });
   } catch (e) {
     const err = toPinauthError(e);
-    out.push({ check: 'provider', severity: 'fail', detail: `${new URL(url).origin}: ${err.message}`, fix: err.code === 'OAUTH_INSECURE' ? 'use https, or allowHttpLoopback for a provider on this machine' : 'check the network, DNS and the provider URL in the config' });
+    out.push({ check: 'provider', severity: 'fail', detail: `${new URL(url).origin}: ${err.message}`, fix: err.code === 'OAUTH_INSECURE' ? 'use https, or allowHttpLoopback for a provider on this machine' : /proxy/i.test(err.message) ? 'check the proxy (above), its credentials, or NO_PROXY' : 'check the network, DNS and the provider URL in the config' });
   }
 }
 

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { PinauthError } from '../errors.js';
+import { normalizeProxySetting, parseProxyUrl } from '../oauth/proxy-policy.js';
 import { validateFileConfigSchema } from '../generated/config-validator.js';
 import { describeJsonError } from './json-position.js';
 import { PRESETS } from './presets.js';
@@ -141,6 +142,20 @@ function deepMerge(base: unknown, over: unknown): unknown {
 
 function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** provider.proxy: null (not set: the environment decides), '' (none) or a usable proxy URL. */
+function checkedProxy(value: string | undefined, problems: string[]): string | null {
+  const setting = normalizeProxySetting(value);
+  if (setting === null || setting === '') return setting;
+  try {
+    parseProxyUrl(setting, '/provider/proxy');
+  } catch (e) {
+    // the message names the setting, never its value (it may hold a password)
+    problems.push((e as Error).message);
+    return null;
+  }
+  return setting;
 }
 
 /** A device path, `tcp://host:port`, or `stdio`; returns a problem or null. */
@@ -319,6 +334,7 @@ function resolveProvider(fc: FileConfig, problems: string[]): ProviderConfig | n
     requestTokenTtlSec: p.requestTokenTtlSec ?? preset.requestTokenTtlSec ?? PROVIDER_DEFAULTS.requestTokenTtlSec,
     minVerifyIntervalSec: p.minVerifyIntervalSec ?? preset.minVerifyIntervalSec ?? PROVIDER_DEFAULTS.minVerifyIntervalSec,
     apiOrigins,
+    proxy: checkedProxy(p.proxy, problems),
   };
   if (p.accessType !== undefined) provider.accessType = p.accessType;
   if (p.forceLogin !== undefined) provider.forceLogin = p.forceLogin;

@@ -45,6 +45,7 @@ export interface FileConfig {
     requestTokenTtlSec?: number;
     minVerifyIntervalSec?: number;
     apiOrigins?: string[];
+    proxy?: string;
   };
   credentials?: { consumerKey?: string; consumerSecret?: string };
   store?: { path?: string };
@@ -166,6 +167,8 @@ export const configSchema = {
         requestTokenTtlSec: { type: 'integer', minimum: 10, maximum: 86400 },
         minVerifyIntervalSec: { type: 'integer', minimum: 0, maximum: 86400 },
         apiOrigins: { type: 'array', minItems: 1, maxItems: 16, items: urlString },
+        // "" or "none": no proxy; else http(s)://[user:pass@]host:port (checked in load.ts)
+        proxy: { type: 'string', maxLength: 2048, pattern: '^[\\x21-\\x7e]*$' },
       },
     },
     credentials: {

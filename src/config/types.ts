@@ -46,6 +46,11 @@ export interface ProviderConfig {
   minVerifyIntervalSec: number;
   /** Origins (`https://api.x.com`) the signing proxy may forward to; the first is the default. */
   apiOrigins: string[];
+  /**
+   * The HTTP proxy to the provider: null reads HTTPS_PROXY/ALL_PROXY/NO_PROXY, '' never uses
+   * one, else a proxy URL (may hold user:pass: never log it). src/oauth/proxy-policy.ts decides.
+   */
+  proxy: string | null;
 }
 
 export interface Credentials {

@@ -263,6 +263,7 @@ export class OAuthClient implements OAuthClientApi {
           timeoutMs: this.provider.timeoutMs,
           maxReplyBytes: this.provider.maxReplyBytes,
           allowHttpLoopback: this.provider.allowHttpLoopback,
+          proxy: this.provider.proxy,
           ...(this.fetchImpl ? { fetch: this.fetchImpl } : {}),
           ...(this.env ? { env: this.env } : {}),
         },

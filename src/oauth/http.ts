@@ -12,6 +12,8 @@ import { markStartup } from '../startup-trace.js';
 import type { Duplex } from 'node:stream';
 import { PinauthError, type ErrorCode, type PinauthErrorOptions } from '../errors.js';
 import type { HeaderSource } from './provider-errors.js';
+import { proxyFor, type ProxyRoute } from './proxy-policy.js';
+import type { ProxyFailure, TunnelAgent } from './proxy-tunnel.js';
 import { checkTlsEnvironment, checkUrlPolicy } from './url-policy.js';
 
 export interface FetchInit {
@@ -55,8 +57,12 @@ export interface SendOptions {
   allowHttpLoopback: boolean;
   /** Injected fetch for tests; node-fetch otherwise. */
   fetch?: FetchLike;
-  /** Environment to check for NODE_TLS_REJECT_UNAUTHORIZED (default process.env). */
+  /** Environment to check for NODE_TLS_REJECT_UNAUTHORIZED and the proxy variables (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** provider.proxy as loaded: null reads the environment, '' never uses a proxy (./proxy-policy.ts). */
+  proxy?: string | null;
+  /** Extra trusted CA certificates (PEM), for tests with a local TLS provider. */
+  ca?: string;
 }
 
 /** A failed attempt with no reply: says whether the request may have reached the provider. */
@@ -110,25 +116,43 @@ const BEFORE_SEND = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL
 
 interface Tracker {
   agent: http.Agent;
+  /** Set when the request goes through a proxy's tunnel. */
+  tunnel: TunnelAgent | undefined;
   /** createConnection was called (the fetch used our agent). */
   used: boolean;
   /** TCP (and TLS, for https) is up, so the request was written or about to be. */
   connected: boolean;
 }
 
-/** A one-shot agent that tells whether the connection came up before the failure. */
-function trackingAgent(secure: boolean, lib: typeof import('node:http') | typeof import('node:https')): Tracker {
-  const tracker: Tracker = { agent: undefined as unknown as http.Agent, used: false, connected: false };
-  const Base = lib.Agent;
-  const agent = new Base({ keepAlive: false });
+let tunnelModule: Promise<typeof import('./proxy-tunnel.js')> | undefined;
+
+/**
+ * A one-shot agent that tells whether the connection came up before the failure: a direct
+ * one, or a CONNECT tunnel through `route` (TLS to the provider inside it).
+ */
+async function trackingAgent(secure: boolean, route: ProxyRoute | null, opts: SendOptions, signal: AbortSignal): Promise<Tracker> {
+  const tracker: Tracker = { agent: undefined as unknown as http.Agent, tunnel: undefined, used: false, connected: false };
+  const tls = opts.ca !== undefined ? { ca: opts.ca } : {};
+  let agent: http.Agent;
+  if (route) {
+    const { TunnelAgent } = await (tunnelModule ??= import('./proxy-tunnel.js'));
+    agent = tracker.tunnel = new TunnelAgent(route, opts.timeoutMs, { keepAlive: false, ...tls }, signal);
+  } else {
+    const lib = await loadHttp(secure);
+    agent = secure ? new (lib as typeof import('node:https')).Agent({ keepAlive: false, ...tls }) : new lib.Agent({ keepAlive: false });
+  }
   const original = agent.createConnection.bind(agent) as (o: unknown, cb?: unknown) => Duplex | null | undefined;
-  agent.createConnection = ((options: unknown, cb?: unknown) => {
-    tracker.used = true;
-    const socket = original(options, cb);
+  const watch = (socket: Duplex | null | undefined) => {
     socket?.once(secure ? 'secureConnect' : 'connect', () => {
       tracker.connected = true;
     });
     return socket;
+  };
+  agent.createConnection = ((options: unknown, cb?: unknown) => {
+    tracker.used = true;
+    // a tunnel hands its socket to the callback later
+    const later = typeof cb === 'function' ? (err: Error | null, s?: Duplex) => (cb as (e: Error | null, s?: Duplex) => void)(err, watch(s) ?? undefined) : cb;
+    return watch(original(options, later));
   }) as typeof agent.createConnection;
   tracker.agent = agent;
   return tracker;
@@ -161,17 +185,29 @@ async function readCapped(body: AsyncIterable<Uint8Array> | null, max: number, o
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * A tunnel that did not come up: nothing reached the provider. The display gets the proxy's
+ * host:port (a 16-column display shows what fits), the log the whole reason.
+ */
+function proxyError(f: ProxyFailure, where: string, timeoutMs: number, cause: unknown): OAuthTransportError {
+  const short = f.kind === 'refused' ? [`Proxy: HTTP ${f.status}`, f.proxy] : f.kind === 'timeout' ? ['Proxy timeout', f.proxy] : ['Proxy down', f.proxy];
+  const code: ErrorCode = f.kind === 'timeout' ? 'OAUTH_TIMEOUT' : 'OAUTH_NETWORK';
+  const why = f.kind === 'timeout' ? `${f.message} (the request to ${where} has ${timeoutMs} ms in all)` : `${f.message} Nothing was sent to ${where}.`;
+  return new OAuthTransportError(code, why, false, f.causeCode ?? (f.kind === 'refused' ? `PROXY_${f.status}` : 'ETIMEDOUT'), { cause, short });
+}
+
 /** Send one request (one attempt: no retries here). */
 export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<HttpReply> {
   checkTlsEnvironment(opts.env);
   const url = checkUrlPolicy(req.url, opts.allowHttpLoopback);
   const where = `${url.host}${url.pathname}`;
+  const route = proxyFor(url, opts.proxy ?? null, opts.env).route;
   const fetch = opts.fetch ?? (await defaultFetch());
   const secure = url.protocol === 'https:';
-  const tracker = trackingAgent(secure, await loadHttp(secure));
   const timeout = AbortSignal.timeout(opts.timeoutMs);
   const cap = new AbortController();
   const signal = AbortSignal.any([timeout, cap.signal]);
+  const tracker = await trackingAgent(secure, route, opts, signal);
   const started = monotonicMs();
   markStartup(`${req.method} ${where}: sending`);
   let gotHeaders = false;
@@ -190,12 +226,18 @@ export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<
     return { status: res.status, headers: res.headers, body, ms: Math.round(monotonicMs() - started) };
   } catch (e) {
     if (e instanceof PinauthError) throw e;
+    const failed = tracker.tunnel?.lastFailure;
+    if (failed && !gotHeaders) throw proxyError(failed, where, opts.timeoutMs, e);
     const code = systemCode(e);
     // With headers in hand the request certainly arrived; otherwise ask the agent, and when
     // the fetch did not use it, only a pre-connection error code proves nothing was sent.
     const sent = gotHeaders || (tracker.used ? tracker.connected : !(code !== undefined && BEFORE_SEND.has(code)));
     if (timeout.aborted) {
-      throw new OAuthTransportError('OAUTH_TIMEOUT', `No reply from ${where} within ${opts.timeoutMs} ms; check the network connection.`, sent, code ?? 'ETIMEDOUT', { cause: e });
+      const via = route && !tracker.connected ? ` through the proxy ${route.shown} (${route.source}, no tunnel yet)` : '';
+      throw new OAuthTransportError('OAUTH_TIMEOUT', `No reply from ${where}${via} within ${opts.timeoutMs} ms; check the network connection.`, sent, code ?? 'ETIMEDOUT', {
+        cause: e,
+        ...(via ? { short: ['Proxy timeout', route!.shown] } : {}),
+      });
     }
     if (code !== undefined && TLS_CODE.test(code)) {
       throw new OAuthTransportError('OAUTH_NETWORK', `TLS failure talking to ${where} (${code}): the certificate was not accepted; check the date/time and whether a proxy or captive portal is in the way.`, sent, code, { cause: e, short: ['Certificate error', 'check clock+proxy'] });

@@ -18,6 +18,8 @@ import { PinauthError, toPinauthError } from '../errors.js';
 import { monotonicMs } from '../oauth/http.js';
 import { providerError } from '../oauth/provider-errors.js';
 import { checkTlsEnvironment, checkUrlPolicy } from '../oauth/url-policy.js';
+import { proxyFor, type ProxyRoute } from '../oauth/proxy-policy.js';
+import type { ProxyFailure, TunnelAgent } from '../oauth/proxy-tunnel.js';
 import {
   ProxyRefusal,
   RateLimiter,
@@ -43,7 +45,8 @@ export interface ProxyAuthority {
 
 export interface ProxySettings {
   proxy: ProxyConfig;
-  provider: Pick<ProviderConfig, 'apiOrigins' | 'allowHttpLoopback'>;
+  /** `proxy`: provider.proxy (src/oauth/proxy-policy.ts decides, as for the OAuth client; absent: the environment). */
+  provider: Pick<ProviderConfig, 'apiOrigins' | 'allowHttpLoopback'> & Partial<Pick<ProviderConfig, 'proxy'>>;
 }
 
 export type ListenOn = { path: string } | { fd: number };
@@ -58,6 +61,10 @@ export interface ApiProxyOptions {
   limits?: { headersTimeoutMs?: number; idleTimeoutMs?: number; requestTimeoutMs?: number };
   /** Fixed nonce/timestamp for the published test vectors. */
   fixedSignature?: { nonce?: string; timestamp?: number };
+  /** Where the proxy variables are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Extra trusted CA certificates (PEM) for the upstream TLS: tests with a local https origin. */
+  ca?: string;
 }
 
 export interface ApiProxy {
@@ -95,6 +102,10 @@ class UpstreamTimeout extends Error {}
 /** Whether the upstream request failed before anything useful happened: the reply to give. */
 function upstreamFailure(e: unknown, host: string, timeoutMs: number): ProxyRefusal {
   if (e instanceof UpstreamTimeout) return new ProxyRefusal(504, 'upstream_timeout', `No reply from ${host} within ${timeoutMs} ms.`);
+  if (e instanceof Error && e.name === 'ProxyFailure') {
+    const f = e as ProxyFailure;
+    return new ProxyRefusal(f.kind === 'timeout' ? 504 : 502, `proxy_${f.kind}`, f.message);
+  }
   const code = (e as NodeJS.ErrnoException).code ?? '';
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO/.test(code)) {
     return new ProxyRefusal(502, 'upstream_tls', `TLS failure talking to ${host} (${code}): the certificate was not accepted; check the clock and the network.`);
@@ -120,6 +131,24 @@ export async function startApiProxy(opts: ApiProxyOptions): Promise<ApiProxy> {
   checkTlsEnvironment();
   const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 32, maxFreeSockets: 4 }), https: undefined as import('node:https').Agent | undefined };
   let httpsModule: typeof import('node:https') | undefined;
+  const pooled = { keepAlive: true, maxSockets: 32, maxFreeSockets: 4, ...(opts.ca !== undefined ? { ca: opts.ca } : {}) };
+  // one keep-alive agent per proxy in use (a reload may change it; the oldest few are let go)
+  const tunnels = new Map<string, TunnelAgent>();
+  async function tunnelAgent(route: ProxyRoute, timeoutMs: number): Promise<TunnelAgent> {
+    const key = JSON.stringify([route.protocol, route.hostname, route.port, route.authorization ?? '', timeoutMs]);
+    let agent = tunnels.get(key);
+    if (!agent) {
+      const { TunnelAgent } = await import('../oauth/proxy-tunnel.js');
+      agent = new TunnelAgent(route, timeoutMs, pooled);
+      tunnels.set(key, agent);
+      for (const [k, old] of tunnels) {
+        if (tunnels.size <= 4) break;
+        tunnels.delete(k);
+        old.destroy();
+      }
+    }
+    return agent;
+  }
   let limiter: { key: string; bucket: RateLimiter } | null = null;
   let open = 0;
 
@@ -150,7 +179,7 @@ export async function startApiProxy(opts: ApiProxyOptions): Promise<ApiProxy> {
   async function handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<void> {
     const started = monotonicMs();
     const method = req.method ?? 'GET';
-    const entry: { method: string; path: string; status?: number; ms?: number; error?: string; origin?: string; bytesUp: number; bytesDown: number } = {
+    const entry: { method: string; path: string; status?: number; ms?: number; error?: string; origin?: string; proxy?: string; bytesUp: number; bytesDown: number } = {
       method: headerSafe(method).slice(0, 20),
       path: '-',
       bytesUp: 0,
@@ -183,6 +212,14 @@ export async function startApiProxy(opts: ApiProxyOptions): Promise<ApiProxy> {
       } catch (e) {
         throw new ProxyRefusal(502, 'insecure_origin', toPinauthError(e).message);
       }
+      let route: ProxyRoute | null;
+      try {
+        route = proxyFor(target.url, provider.proxy ?? null, opts.env).route;
+      } catch (e) {
+        throw new ProxyRefusal(502, 'bad_proxy_setting', toPinauthError(e).message);
+      }
+      // the proxy's host:port only: its credentials stay in the route
+      if (route) entry.proxy = route.shown;
 
       const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
       const hasBody = (declared ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
@@ -214,7 +251,7 @@ export async function startApiProxy(opts: ApiProxyOptions): Promise<ApiProxy> {
       if (formBody !== undefined) headers.push(['Content-Length', String(formBody.length)]);
       else if (declared !== undefined) headers.push(['Content-Length', String(declared)]);
 
-      await forward(req, res, { target: target.url, method, headers: headers.flat(), formBody, hasBody: hasBody && !form, cfg, entry });
+      await forward(req, res, { target: target.url, route, method, headers: headers.flat(), formBody, hasBody: hasBody && !form, cfg, entry });
       bodyUnread = false;
     } catch (e) {
       if (e instanceof ProxyRefusal) {
@@ -230,6 +267,8 @@ export async function startApiProxy(opts: ApiProxyOptions): Promise<ApiProxy> {
 
   interface ForwardSpec {
     target: URL;
+    /** The HTTP proxy it goes through (https only), or null for direct. */
+    route: ProxyRoute | null;
     method: string;
     headers: string[];
     formBody: Buffer | undefined;
@@ -243,9 +282,10 @@ export async function startApiProxy(opts: ApiProxyOptions): Promise<ApiProxy> {
     const secure = target.protocol === 'https:';
     if (secure && !httpsModule) {
       httpsModule = await import('node:https');
-      agents.https = new httpsModule.Agent({ keepAlive: true, maxSockets: 32, maxFreeSockets: 4 });
+      agents.https = new httpsModule.Agent(pooled);
     }
     const lib = secure ? httpsModule! : http;
+    const agent = secure ? (spec.route ? await tunnelAgent(spec.route, cfg.timeoutMs) : agents.https) : agents.http;
     await new Promise<void>((resolve) => {
       let settled = false;
       const finish = () => {
@@ -263,7 +303,7 @@ export async function startApiProxy(opts: ApiProxyOptions): Promise<ApiProxy> {
           method: spec.method,
           path: `${target.pathname}${target.search}`,
           headers: spec.headers,
-          agent: secure ? agents.https : agents.http,
+          agent,
           // no redirects are followed: node:http never does; a 3xx goes back to the client
           timeout: cfg.timeoutMs,
         });
@@ -275,7 +315,7 @@ export async function startApiProxy(opts: ApiProxyOptions): Promise<ApiProxy> {
       }
       up.on('timeout', () => up.destroy(new UpstreamTimeout()));
       up.on('error', (e) => {
-        spec.entry.error ??= e instanceof UpstreamTimeout ? 'upstream_timeout' : 'upstream_error';
+        spec.entry.error ??= e instanceof UpstreamTimeout ? 'upstream_timeout' : e.name === 'ProxyFailure' ? `proxy_${(e as ProxyFailure).kind}` : 'upstream_error';
         if (!res.headersSent) refuse(res, upstreamFailure(e, target.host, cfg.timeoutMs), true);
         else res.destroy();
         finish();
@@ -427,6 +467,7 @@ export async function startApiProxy(opts: ApiProxyOptions): Promise<ApiProxy> {
         server.closeAllConnections();
         agents.http.destroy();
         agents.https?.destroy();
+        for (const t of tunnels.values()) t.destroy();
         if ('path' in opts.listen) void unlink(opts.listen.path).catch(() => undefined);
       }),
   };

@@ -75,7 +75,15 @@ export function viaSocket(
 
 export async function withProxy(
   t: TestContext,
-  over: { proxy?: Partial<ProxyConfig>; origins?: (providerUrl: string) => string[]; limits?: ApiProxyOptions['limits']; fixedSignature?: ApiProxyOptions['fixedSignature'] } = {},
+  over: {
+    proxy?: Partial<ProxyConfig>;
+    origins?: (providerUrl: string) => string[];
+    limits?: ApiProxyOptions['limits'];
+    fixedSignature?: ApiProxyOptions['fixedSignature'];
+    /** Where the proxy variables are read (mutable: read per request), and a CA for https origins. */
+    env?: NodeJS.ProcessEnv;
+    ca?: string;
+  } = {},
 ): Promise<ProxyFixture> {
   const f = await withProvider(t, { now: Date.now, maxBodyBytes: 1024 * 1024 });
   f.clock.ms = Date.now();
@@ -113,6 +121,8 @@ export async function withProxy(
     logger,
     ...(over.limits ? { limits: over.limits } : {}),
     ...(over.fixedSignature ? { fixedSignature: over.fixedSignature } : {}),
+    env: over.env ?? {},
+    ...(over.ca !== undefined ? { ca: over.ca } : {}),
   });
   t.after(async () => {
     await proxy.close();

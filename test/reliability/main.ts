@@ -125,6 +125,10 @@ certificates). Everything runs on 127.0.0.1 and in temp directories.
    \`quietAfterUnusedCodes\` 2 and nobody at the keypad: it must stop fetching codes, show
    "Press # for a new code", send nothing to the provider for longer than a code lives, and
    fetch one when a key is pressed.
+11. **Network proxy** (network-proxy.test.ts, item 8): the real daemon behind a CONNECT proxy
+   on 127.0.0.1 that alone resolves the provider's name (provider.test, a TLS front with a
+   test CA): the PIN flow and \`pinauthd request\` through HTTPS_PROXY with credentials, a
+   407 on the display, provider.proxy winning over the environment; the password in no output.
 `;
   // `npm test` runs the suite too; only `npm run test:reliability` rewrites the doc, so a
   // test run does not leave the work tree changed.

@@ -45,6 +45,7 @@ function providerFor(origin: string, over: Partial<ProviderConfig> = {}): Provid
     requestTokenTtlSec: 900,
     minVerifyIntervalSec: 60,
     apiOrigins: [origin],
+    proxy: null,
     ...over,
   };
 }
