@@ -92,6 +92,8 @@ export class OAuthClient implements OAuthClientApi {
   private readonly now: () => number;
   private readonly env: NodeJS.ProcessEnv | undefined;
   private offsetMs = 0;
+  /** A signed call was accepted in this run: the consumer key and secret are good. */
+  private consumerProven = false;
 
   constructor(opts: OAuthClientOptions) {
     this.provider = opts.provider;
@@ -208,9 +210,20 @@ export class OAuthClient implements OAuthClientApi {
     const redact = [...spec.redact, this.consumerSecret];
     for (let attempt = 0; ; attempt++) {
       const reply = await this.attempt(spec);
-      if (isSuccess(reply.status)) return reply;
+      if (isSuccess(reply.status)) {
+        this.consumerProven = true;
+        return reply;
+      }
       const providerNow = this.now() + this.offsetMs;
-      const error = providerError(reply, spec.op, { nowMs: providerNow, redact });
+      let error = providerError(reply, spec.op, { nowMs: providerNow, redact, consumerProven: this.consumerProven });
+      if (error.code === 'OAUTH_BAD_CONSUMER' && error.providerCode === 32 && spec.op === 'verify') {
+        // Code 32 names no culprit and nothing has proven the app key in this run yet (a
+        // stored token checked at start): a request_token, signed with the app key alone,
+        // tells. Refused: its own error (the app key, or the network) and the token is kept;
+        // accepted: it is the token that the provider refuses.
+        await this.requestToken();
+        error = providerError(reply, spec.op, { nowMs: providerNow, redact, consumerProven: true });
+      }
       if (attempt === 0 && isTimestampRejection(reply.status, parseErrorBody(reply.body))) {
         const offset = this.offsetFromDate(reply);
         if (offset !== undefined && Math.abs(offset - this.offsetMs) >= MIN_SKEW_CORRECTION_MS) {

@@ -170,6 +170,11 @@ export interface ProviderErrorOptions {
   nowMs?: number;
   /** Values we sent that must not come back through an echoing provider (PIN, tokens). */
   redact?: readonly string[];
+  /**
+   * A call of this run with the same consumer key and secret was accepted: a refusal that
+   * could be the app key's or the token's (code 32) is then the token's.
+   */
+  consumerProven?: boolean;
 }
 
 /** Replace every occurrence of the given values (longest first) with [redacted]. */
@@ -207,7 +212,9 @@ function exchangeRefusal(status: number, parsed: ParsedErrorBody, make: Make): P
  * means what the step has not yet proven: at access_token the consumer key and secret have
  * just been proven by request_token (same signing code), so "could not authenticate you"
  * there (Twitter's code 32 covers several failures) is the PIN's or the request token's
- * fault, never the app key's.
+ * fault, never the app key's. At verify it is the access token's once the caller says the
+ * app key was proven (`consumerProven`); before that it names the app key, and the client
+ * settles it with a request_token (src/oauth/client.ts).
  */
 export function providerError(reply: ProviderReply, context: ProviderCallContext, opts: ProviderErrorOptions = {}): PinauthError {
   // Redact before truncating, so no partial value survives at the cut: the values we sent,
@@ -228,6 +235,12 @@ export function providerError(reply: ProviderReply, context: ProviderCallContext
   if (context === 'exchange') {
     const exchangeError = exchangeRefusal(status, parsed, make);
     if (exchangeError) return exchangeError;
+  }
+  if (parsed.code === 32 && status === 401 && opts.consumerProven && (context === 'verify' || context === 'invalidate')) {
+    return make(
+      'OAUTH_TOKEN_REJECTED',
+      'The app key was accepted by the provider in this run, so it is the access token it refuses (revoked or expired): authorize the device again.',
+    );
   }
   if (parsed.code === 32 || parsed.code === 215 || parsed.code === 416) {
     return make('OAUTH_BAD_CONSUMER', BAD_CONSUMER_ADVICE);

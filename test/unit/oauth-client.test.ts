@@ -56,7 +56,7 @@ function capture() {
   return { logger, lines, records: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
-type Mode = 'ok' | 'skew-once' | 'skew-always' | 'wrong-pin' | 'reset' | 'hang' | 'html' | 'no-confirm' | 'revoked' | 'other-json' | 'rate-limited';
+type Mode = 'ok' | 'skew-once' | 'skew-always' | 'wrong-pin' | 'reset' | 'hang' | 'html' | 'no-confirm' | 'revoked' | 'other-json' | 'rate-limited' | 'verify-32' | 'app-32';
 
 describe('oauth client against a local provider', () => {
   let server: TestServer;
@@ -80,6 +80,9 @@ describe('oauth client against a local provider', () => {
       if (mode === 'reset') return void res.socket?.destroy();
       if (mode === 'hang') return;
       if (mode === 'rate-limited') return void res.writeHead(429, { 'retry-after': '60' }).end(JSON.stringify({ errors: [{ code: 88, message: 'Rate limit exceeded' }] }));
+      // Twitter's "Could not authenticate you": at verify only (a dead token), or everywhere (a bad app key)
+      const couldNot = JSON.stringify({ errors: [{ code: 32, message: 'Could not authenticate you.' }] });
+      if (mode === 'app-32' || (mode === 'verify-32' && path === '/1.1/account/verify_credentials.json')) return void res.writeHead(401).end(couldNot);
       if (oauth.oauth_consumer_key !== CONSUMER_KEY) problems.push('consumer key');
       if (!/^[A-Za-z0-9_-]{22,}$/.test(oauth.oauth_nonce ?? '')) problems.push('nonce');
       if (oauth.oauth_signature_method !== 'HMAC-SHA1') problems.push('method');
@@ -218,6 +221,38 @@ describe('oauth client against a local provider', () => {
   it('verify: a revoked token is OAUTH_TOKEN_REJECTED', async () => {
     mode = 'revoked';
     await assert.rejects(client().verify(ACCESS), (e: unknown) => isPinauthError(e, 'OAUTH_TOKEN_REJECTED'));
+  });
+
+  it('verify, code 32, app key proven earlier in this run (request_token): the token is rejected, no extra call', async () => {
+    const c = client();
+    await c.requestToken();
+    mode = 'verify-32';
+    server.requests.length = 0;
+    await assert.rejects(c.verify(ACCESS), (e: unknown) => isPinauthError(e, 'OAUTH_TOKEN_REJECTED') && /app key was accepted/.test(e.message));
+    assert.deepEqual(server.requests.map((r) => new URL(r.url, server.origin).pathname), ['/1.1/account/verify_credentials.json']);
+  });
+
+  it('verify, code 32, nothing proven yet (a stored token at start): a request_token settles it, the token is rejected', async () => {
+    mode = 'verify-32';
+    await assert.rejects(client().verify(ACCESS), (e: unknown) => isPinauthError(e, 'OAUTH_TOKEN_REJECTED') && e.providerCode === 32);
+    assert.deepEqual(server.requests.map((r) => new URL(r.url, server.origin).pathname), ['/1.1/account/verify_credentials.json', '/oauth/request_token']);
+  });
+
+  it('verify, code 32 everywhere (the app key is bad): OAUTH_BAD_CONSUMER from the request_token, the token not called dead', async () => {
+    mode = 'app-32';
+    await assert.rejects(client().verify(ACCESS), (e: unknown) => isPinauthError(e, 'OAUTH_BAD_CONSUMER') && /getting a request token/.test(e.message));
+    assert.equal(server.requests.length, 2);
+  });
+
+  it('verify, code 32 and the network gone for the request_token: a transient network error, not a verdict', async () => {
+    mode = 'verify-32';
+    const c = client();
+    const original = c.requestToken.bind(c);
+    c.requestToken = async () => {
+      mode = 'reset';
+      return original();
+    };
+    await assert.rejects(c.verify(ACCESS), (e: unknown) => isPinauthError(e, 'OAUTH_NETWORK'));
   });
 
   it('verify/invalidate: null endpoints answer without a request', async () => {

@@ -183,6 +183,14 @@ describe('oauth provider errors: every error shape at every step', () => {
     const byStep = (['request_token', 'exchange', 'verify'] as const).map((c) => map(401, json(32, 'Could not authenticate you.'), c).code);
     assert.deepEqual(byStep, ['OAUTH_BAD_CONSUMER', 'OAUTH_WRONG_PIN', 'OAUTH_BAD_CONSUMER']);
   });
+  it('code 32 (401) once the app key was proven in this run: the access token at verify and invalidate, still the PIN at access_token', () => {
+    const proven = (['request_token', 'exchange', 'verify', 'invalidate'] as const).map(
+      (c) => providerError({ status: 401, body: json(32, 'Could not authenticate you.'), headers: { get: () => null } }, c, { consumerProven: true }).code,
+    );
+    assert.deepEqual(proven, ['OAUTH_BAD_CONSUMER', 'OAUTH_WRONG_PIN', 'OAUTH_TOKEN_REJECTED', 'OAUTH_TOKEN_REJECTED']);
+    // an unmistakable app refusal (416: suspended app) stays the app's, proven or not
+    assert.equal(providerError({ status: 401, body: json(416, 'Invalid / suspended application'), headers: { get: () => null } }, 'verify', { consumerProven: true }).code, 'OAUTH_BAD_CONSUMER');
+  });
 });
 
 describe('oauth provider errors: OAuth parameters echoed back', () => {
