@@ -16,7 +16,7 @@ import { checkTlsEnvironment } from '../oauth/url-policy.js';
 import { readStoreSnapshot } from '../store/token-store.js';
 import { listSerialPorts } from '../transport/serial.js';
 import { askDaemon, controlSocketPath } from '../service/control.js';
-import { apiSocketFor, describeSocketAccess, probeApiSocket } from '../proxy/socket-path.js';
+import { apiSocketReport } from '../proxy/socket-path.js';
 import type { CommonOptions } from './operator.js';
 import { printJson, printLine } from './output.js';
 
@@ -280,14 +280,13 @@ export async function runChecks(opts: CommonOptions): Promise<Finding[]> {
   );
   await checkProvider(cfg, out);
   await checkStore(cfg, out);
-  if (cfg.proxy.enabled) {
-    const path = apiSocketFor(cfg);
-    const access = await probeApiSocket(path);
+  const api = await apiSocketReport(cfg);
+  if (api) {
     out.push({
       check: 'api socket',
-      severity: access === 'usable' ? 'ok' : access === 'denied' ? 'warn' : 'info',
-      detail: describeSocketAccess(path, access),
-      ...(access === 'denied' ? { fix: 'sudo usermod -aG pinauthd-api $USER, then log in again' } : {}),
+      severity: api.usable ? 'ok' : api.access === 'denied' ? 'warn' : 'info',
+      detail: api.detail,
+      ...(api.access === 'denied' ? { fix: 'sudo usermod -aG pinauthd-api $USER, then log in again' } : {}),
     });
   }
   return out;

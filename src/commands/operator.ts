@@ -13,7 +13,7 @@ import { readStoreSnapshot, TokenStore, type StoreSnapshot } from '../store/toke
 import { checkStateDirectory } from '../store/state-dir.js';
 import type { Account } from '../store/types.js';
 import { askDaemon, controlSocketPath } from '../service/control.js';
-import { apiSocketFor, describeSocketAccess, probeApiSocket } from '../proxy/socket-path.js';
+import { apiSocketReport } from '../proxy/socket-path.js';
 import type { DaemonStatus } from '../lifecycle/daemon.js';
 import { invalidateQuietly, makeOAuthClient } from '../oauth/client.js';
 import { printJson, printLine } from './output.js';
@@ -55,19 +55,17 @@ async function readableSnapshot(file: string): Promise<StoreSnapshot> {
 export async function status(opts: CommonOptions): Promise<number> {
   const cfg = await config(opts, false);
   const live = await askDaemon(controlSocketPath(cfg.store.path), 'status');
+  const apiSocket = await apiSocketReport(cfg);
   if (live?.ok) {
     const st = live.result as DaemonStatus;
-    if (opts.json) printJson({ running: true, ...st });
+    if (opts.json) printJson({ running: true, ...st, apiSocket });
     else {
       out(`pinauthd is running: ${st.state} since ${st.since}`);
       out(st.account ? `account: @${st.account.screenName} (user ${st.account.userId}) on ${st.provider}, since ${st.account.createdAt}` : 'account: none (not authorized)');
       if (st.account) out(`last verified: ${st.account.verifiedAt ?? 'never'}`);
       if (st.pending) out(`waiting for a PIN: ${st.pending.authorizeUrl} (expires ${st.pending.expiresAt})`);
       out(`device: ${st.deviceConnected ? 'connected' : 'not connected'}`);
-      if (cfg.proxy.enabled) {
-        const path = apiSocketFor(cfg);
-        out(`api socket: ${describeSocketAccess(path, await probeApiSocket(path))}`);
-      }
+      if (apiSocket) out(`api socket: ${apiSocket.detail}`);
       if (st.lastError) out(`last error: ${st.lastError.code}: ${st.lastError.message}`);
       if (st.retryAt) out(`next retry: ${st.retryAt}`);
       if (!st.storage.ok) {
@@ -80,13 +78,21 @@ export async function status(opts: CommonOptions): Promise<number> {
   const snap = await readableSnapshot(cfg.store.path);
   const account = snap.accounts.find((a) => a.provider === cfg.provider.name && (cfg.credentials.consumerKey === '' || a.consumerKey === cfg.credentials.consumerKey)) ?? null;
   if (opts.json) {
-    printJson({ running: false, provider: cfg.provider.name, account: account ? publicAccount(account) : null, pending: snap.pending ? { issuedAt: snap.pending.issuedAt, authorizeUrl: snap.pending.authorizeUrl } : null });
+    printJson({
+      running: false,
+      provider: cfg.provider.name,
+      account: account ? publicAccount(account) : null,
+      pending: snap.pending ? { issuedAt: snap.pending.issuedAt, authorizeUrl: snap.pending.authorizeUrl } : null,
+      apiSocket,
+    });
   } else {
     out('pinauthd is not running');
     out(account ? `account: @${account.screenName} (user ${account.userId}) on ${account.provider}, since ${account.createdAt}` : 'account: none (not authorized)');
     if (account) out(`last verified: ${account.verifiedAt ?? 'never'}`);
     // Which files this answer comes from: a wrong --config or store path is the usual surprise.
     else out(`(config: ${cfg.file ?? 'none found, built-in defaults'}; token store: ${cfg.store.path})`);
+    // a socket systemd holds (pinauthd.socket) starts the daemon on the first call
+    if (apiSocket && apiSocket.access !== 'missing' && apiSocket.access !== 'not listening') out(`api socket: ${apiSocket.detail}`);
   }
   return account ? 0 : 1;
 }

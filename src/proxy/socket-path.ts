@@ -33,6 +33,26 @@ export function probeApiSocket(path: string, timeoutMs = 2000): Promise<SocketAc
   });
 }
 
+/** What `status --json` and `doctor` say about the socket: one probe, one wording. */
+export interface ApiSocketReport {
+  path: string;
+  access: SocketAccess;
+  /** Something accepts connections there; null when this user may not even try (denied). */
+  listening: boolean | null;
+  /** This user can make signed API calls through it. */
+  usable: boolean;
+  /** The line `status` and `doctor` print. */
+  detail: string;
+}
+
+/** Probe the socket the config points at (null when proxy.enabled is false). */
+export async function apiSocketReport(cfg: Pick<Config, 'proxy'>): Promise<ApiSocketReport | null> {
+  if (!cfg.proxy.enabled) return null;
+  const path = apiSocketFor(cfg);
+  const access = await probeApiSocket(path);
+  return { path, access, listening: access === 'denied' ? null : access === 'usable', usable: access === 'usable', detail: describeSocketAccess(path, access) };
+}
+
 /** One line for a person: what the state of the socket means for them. */
 export function describeSocketAccess(path: string, access: SocketAccess): string {
   switch (access) {

@@ -105,6 +105,18 @@ describe('the signing proxy in the daemon', () => {
     assert.equal(JSON.parse(status.stdout).text, 'Hello, world!');
   });
 
+  it('status --json names the API socket (path, listening, usable), with the line status and doctor print', async () => {
+    const json = await s.cli(['status', '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const st = JSON.parse(json.stdout) as { apiSocket: { path: string; access: string; listening: boolean | null; usable: boolean; detail: string } };
+    assert.deepEqual({ ...st.apiSocket, detail: undefined }, { path: sock, access: 'usable', listening: true, usable: true, detail: undefined });
+    const text = await s.cli(['status']);
+    assert.ok(text.stdout.split('\n').includes(`api socket: ${st.apiSocket.detail}`), text.stdout);
+    const doctor = await s.cli(['doctor', '--json']);
+    const finding = (JSON.parse(doctor.stdout) as Array<{ check: string; severity: string; detail: string }>).find((f) => f.check === 'api socket');
+    assert.deepEqual(finding, { check: 'api socket', severity: 'ok', detail: st.apiSocket.detail });
+  });
+
   it('a token revoked at the provider: the client sees why, the daemon verifies, drops it and shows a new URL', async () => {
     s.provider.faults.rejectAccessTokens();
     const r = await viaSocket(sock, { path: '/2/users/me' });
