@@ -11,6 +11,7 @@ import type { Config } from '../config/types.js';
 import type { KeypadContext, KeypadEvent, View } from '../device/types.js';
 import { PinauthError, toPinauthError } from '../errors.js';
 import { invalidateQuietly } from '../oauth/client.js';
+import { isLoopbackHost } from '../oauth/url-policy.js';
 import type { OAuthClientApi } from '../oauth/types.js';
 import type { Account, PendingAuthorization } from '../store/types.js';
 import { transition, type Effect, type Event, type MachineSettings, type State, type StateName, type StoreWrite } from './machine.js';
@@ -86,7 +87,9 @@ export interface DaemonEvents {
 }
 
 export class Daemon extends EventEmitter<DaemonEvents> {
-  private cfg: Config;
+  private cfg!: Config;
+  /** The provider is on this machine (set with the config). */
+  private providerOnLoopback = false;
   private readonly log: Logger;
   private readonly openStore: () => Promise<StoreLike>;
   /** null until the store is open. */
@@ -116,7 +119,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   constructor(opts: DaemonOptions) {
     super();
-    this.cfg = opts.config;
+    this.useConfig(opts.config);
     this.log = opts.logger.child({ module: 'daemon' });
     this.openStore = opts.openStore;
     this.oauth = opts.oauth;
@@ -134,6 +137,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private listenTo(device: DeviceLike): void {
     device.on('key', this.onKeyEvent);
     device.on('connected', this.onConnected);
+  }
+
+  private useConfig(config: Config): void {
+    this.cfg = config;
+    this.providerOnLoopback = isLoopbackHost(new URL(config.provider.requestTokenUrl).hostname);
   }
 
   get state(): State {
@@ -155,6 +163,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       once: this.exitWhenAuthorized,
       quietAfterUnusedCodes: d.quietAfterUnusedCodes,
       random: this.random,
+      providerOnLoopback: this.providerOnLoopback,
     };
   }
 
@@ -192,7 +201,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
    * display or keypad settings changed (the old one is closed first: it may be the same port).
    */
   async reload(config: Config, oauth: OAuthClientApi, device?: DeviceLike): Promise<void> {
-    this.cfg = config;
+    this.useConfig(config);
     this.oauth = oauth;
     if (device && this.stopping === null) {
       const old = this.device;
@@ -537,7 +546,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const s = this.current;
     if (s.name === 'authorized') return `authorized as @${s.account.screenName}`;
     if (s.name === 'awaiting_pin') return 'waiting for PIN';
-    if (s.name === 'waiting') return `retrying: ${s.error.code}`;
+    if (s.name === 'waiting') return s.offline ? 'waiting for network' : `retrying: ${s.error.code}`;
     if (s.name === 'quiet') return 'quiet: no code until a key is pressed';
     if (s.name === 'saving' && s.failure) return `cannot store the access token (${s.failure.error.code}); kept in memory, retrying`;
     return s.name;

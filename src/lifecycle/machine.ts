@@ -93,6 +93,8 @@ export type State =
       attempt: number;
       /** What to retry when the wait is over. */
       then: RetryTarget;
+      /** The provider cannot be reached yet (no route, no DNS): "No network yet", short retries. */
+      offline?: true;
     }
   | { name: 'confirm_reauth'; account: Account }
   /** Nobody used the last codes: no provider traffic until a key is pressed. */
@@ -191,6 +193,8 @@ export interface MachineSettings {
   quietAfterUnusedCodes: number;
   /** 0..1, injectable so tests are deterministic. */
   random: () => number;
+  /** The provider is on this machine: a refused connection is then not a missing network. */
+  providerOnLoopback?: boolean;
 }
 
 /**
@@ -275,7 +279,32 @@ function stay(state: State): Step {
   return { state, effects: [] };
 }
 
+/** System errors that say this machine has no way to the provider yet: no route, no DNS. */
+const NO_WAY_THERE = new Set(['ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL', 'ENETDOWN', 'EAI_AGAIN', 'ENOTFOUND', 'EAI_FAIL', 'EAI_NONAME']);
+
+/**
+ * Whether a failed call says the network is not up (yet): at boot the unit does not wait for
+ * network-online.target, so this is what the first requests meet on a Pi whose Wi-Fi is still
+ * joining. A refused connection counts too, unless the provider is on this machine (then the
+ * provider is down, not the network).
+ */
+function isOffline(error: PinauthError, s: MachineSettings): boolean {
+  if (error.code !== 'OAUTH_NETWORK') return false;
+  const errno = errnoOf(error);
+  return errno !== undefined && (NO_WAY_THERE.has(errno) || (errno === 'ECONNREFUSED' && !s.providerOnLoopback));
+}
+
+/**
+ * While offline, retries stay this close together: nothing reaches the provider then (the call
+ * fails before a connection exists), and the code should follow soon after the network comes up.
+ */
+export const OFFLINE_RETRY_MAX_MS = 10_000;
+
 function wait(error: PinauthError, attempt: number, then: RetryTarget, now: number, s: MachineSettings): State {
+  if (isOffline(error, s)) {
+    const step = backoffMs(attempt, { ...s, backoff: { ...s.backoff, maxMs: Math.min(s.backoff.maxMs, OFFLINE_RETRY_MAX_MS) } });
+    return { name: 'waiting', error, attempt: attempt + 1, then, until: now + step, offline: true };
+  }
   // A misconfigured app is retried at the slowest pace: a SIGHUP with a fixed config or a
   // changed app setting at the provider then recovers without a restart.
   const a = NEEDS_A_PERSON.has(error.code) ? 30 : attempt;

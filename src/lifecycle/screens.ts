@@ -120,6 +120,7 @@ export function viewFor(state: State, opts: { pinDigits: number; entered: string
       };
     }
     case 'waiting':
+      if (state.offline) return { state: state.name, title: 'No network yet', lines: [], countdown: { until: state.until, label: 'retry in' } };
       return {
         state: state.name,
         title: state.error.short[0] ?? 'Error',

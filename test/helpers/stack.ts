@@ -72,9 +72,13 @@ export class DaemonProcess {
   /** stdout after the last newline (a prompt). */
   partial = '';
 
-  /** `entry`: what node runs before pinauthd's arguments (default: what the unit runs). */
-  constructor(args: string[], env: NodeJS.ProcessEnv, entry: readonly string[] = DAEMON_ENTRY) {
-    this.child = spawn(process.execPath, [...entry, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  /**
+   * `entry`: what node runs before pinauthd's arguments (default: what the unit runs).
+   * `wrap`: a command that execs node in its place (`nsenter --net=...`), so signals reach node.
+   */
+  constructor(args: string[], env: NodeJS.ProcessEnv, entry: readonly string[] = DAEMON_ENTRY, wrap: readonly string[] = []) {
+    const argv = [...wrap, process.execPath, ...entry, ...args];
+    this.child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let buf = '';
     this.child.stdout!.setEncoding('utf8').on('data', (c: string) => {
       buf += c;
@@ -247,8 +251,8 @@ export class Stack<D extends StackDevice = SimDevice> {
     return path.join(this.dir, 'v8cache');
   }
 
-  spawn(args: string[] = ['run'], env: NodeJS.ProcessEnv = {}): DaemonProcess {
-    const d = new DaemonProcess([...args, '--config', this.configPath], this.env(env));
+  spawn(args: string[] = ['run'], env: NodeJS.ProcessEnv = {}, wrap: readonly string[] = []): DaemonProcess {
+    const d = new DaemonProcess([...args, '--config', this.configPath], this.env(env), DAEMON_ENTRY, wrap);
     this.daemons.push(d);
     return d;
   }

@@ -18,7 +18,7 @@ import type { Account, PendingAuthorization } from '../../src/store/types.js';
 const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 
 const config = {
-  provider: { name: 'local', pin: { digits: 7 }, requestTokenTtlSec: 900, minVerifyIntervalSec: 60 },
+  provider: { name: 'local', requestTokenUrl: 'http://127.0.0.1:8723/oauth/request_token', pin: { digits: 7 }, requestTokenTtlSec: 900, minVerifyIntervalSec: 60 },
   credentials: { consumerKey: 'ck', consumerSecret: 'cs' },
   daemon: { verifyIntervalSec: 86_400, verifyOnStart: true, pinTries: 3, backoff: { initialMs: 1000, maxMs: 300_000 } },
 } as unknown as Config;

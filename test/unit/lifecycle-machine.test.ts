@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backoffMs, transition, type Effect, type Event, type MachineSettings, type State, type Step } from '../../src/lifecycle/machine.js';
+import { backoffMs, OFFLINE_RETRY_MAX_MS, transition, type Effect, type Event, type MachineSettings, type State, type Step } from '../../src/lifecycle/machine.js';
 import { PinauthError, type ErrorCode } from '../../src/errors.js';
 import type { Account, PendingAuthorization } from '../../src/store/types.js';
 
@@ -400,6 +400,27 @@ describe('failures and backoff', () => {
     for (let i = 1; i < waits.length; i++) assert.ok(waits[i]! >= waits[i - 1]!, `wait ${i} grows`);
     assert.ok(waits.at(-1)! <= s.backoff.maxMs);
     assert.ok(waits[0]! >= 500 && waits[0]! <= 1000);
+  });
+  it('no network yet (no route, no DNS, a refused remote host): "No network yet", retried at most OFFLINE_RETRY_MAX_MS apart', () => {
+    const net = (code: string) => new PinauthError('OAUTH_NETWORK', `Network error (${code})`, { cause: Object.assign(new Error(code), { code }) });
+    for (const code of ['ENETUNREACH', 'EHOSTUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNREFUSED']) {
+      let st: State = { name: 'requesting' };
+      for (let i = 0; i < 12; i++) {
+        st = next(st, { type: 'request_failed', error: net(code), now: NOW });
+        assert.equal(st.name === 'waiting' && st.offline, true, code);
+        assert.ok(st.name === 'waiting' && st.until - NOW <= OFFLINE_RETRY_MAX_MS, `${code}: retry ${i} within ${OFFLINE_RETRY_MAX_MS} ms`);
+        st = next(st, { type: 'timer', now: NOW + OFFLINE_RETRY_MAX_MS });
+        assert.equal(st.name, 'requesting');
+      }
+    }
+    // Refused by a provider on this machine: that provider is down, the network is not.
+    const refused = next({ name: 'requesting' }, { type: 'request_failed', error: net('ECONNREFUSED'), now: NOW }, { ...s, providerOnLoopback: true });
+    assert.equal(refused.name === 'waiting' && refused.offline, undefined);
+    // A reset or a timeout may have reached the provider: not a missing network.
+    for (const e of [net('ECONNRESET'), err('OAUTH_TIMEOUT'), err('OAUTH_NETWORK')]) {
+      const st = next({ name: 'requesting' }, { type: 'request_failed', error: e, now: NOW });
+      assert.equal(st.name === 'waiting' && st.offline, undefined, e.message);
+    }
   });
   it('a reload retries at once', () => {
     const st = next({ name: 'requesting' }, { type: 'request_failed', error: err('OAUTH_PROVIDER_DOWN'), now: NOW });

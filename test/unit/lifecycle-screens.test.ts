@@ -173,7 +173,7 @@ test('every error screen (waiting, requesting): the title is whole on 16x2 and 2
   }
 });
 
-test('storage screens and the quiet screen: whole on 16x2 (title, then what matters), every word on 20x4', () => {
+test('storage screens, the quiet screen and no network yet: whole on 16x2 (title, then what matters), every word on 20x4', () => {
   const errno = (code: string) =>
     new PinauthError(code === 'EROFS' ? 'STORE_PERMISSIONS' : 'STORE_IO', `cannot write (${code})`, { cause: Object.assign(new Error(code), { code }) });
   const account = { provider: 'twitter', consumerKey: 'ck', userId: '1', screenName: 'x', token: 't', tokenSecret: 's', createdAt: new Date(NOW).toISOString(), verifiedAt: null };
@@ -182,6 +182,10 @@ test('storage screens and the quiet screen: whole on 16x2 (title, then what matt
     { state: { name: 'saving', account, failure: { error: errno('EIO'), attempt: 1, retryAt: NOW + 5000 } }, rows16x2: ['Disk error', 'retry in 5s'] },
     { state: { name: 'no_store', error: errno('EROFS'), attempt: 1, retryAt: NOW + 65_000 }, rows16x2: ['Disk read-only', 'retry in 2m'] },
     { state: { name: 'quiet' }, rows16x2: ['Press #', 'for a new code'] },
+    {
+      state: { name: 'waiting', error: new PinauthError('OAUTH_NETWORK', 'no route'), attempt: 1, until: NOW + 5000, then: { name: 'requesting' }, offline: true },
+      rows16x2: ['No network yet', 'retry in 5s'],
+    },
     { state: { name: 'stopped', error: new PinauthError('STORE_PERMISSIONS', 'refusing to follow it') }, rows16x2: ['Store denied', 'see the log'] },
   ];
   for (const { state, rows16x2 } of cases) {

@@ -98,6 +98,13 @@ test('the unit has the lines the daemon relies on', () => {
   assert.match(values('ExecStart')[0] ?? '', /\/opt\/pinauthd\/dist\/pinauthd-start\.cjs run$/);
 });
 
+test('the unit starts before the network is online (the display shows "No network yet"), and still asks for it', () => {
+  const after = values('After').flatMap((v) => v.split(/\s+/));
+  assert.ok(after.includes('network.target'), 'After=network.target (stopped before the network goes down)');
+  assert.ok(!after.includes('network-online.target'), 'After=network-online.target keeps the display blank until the network is up');
+  assert.ok(values('Wants').flatMap((v) => v.split(/\s+/)).includes('network-online.target'), 'Wants=network-online.target');
+});
+
 test('DeviceAllow names no major that also holds the virtual consoles (tty0-63 are char-ttyS\'s major 4)', () => {
   for (const v of values('DeviceAllow')) {
     const dev = v.split(/\s+/)[0]!;
