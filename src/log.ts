@@ -1,12 +1,16 @@
 /**
  * The one root logger: pino JSON lines to stdout (journald records them), child loggers per
- * module via `logger.child({ module })`, and redaction of every secret key by path.
+ * module via `logger.child({ module })`, and one scrub of every entry before it is written:
+ * the value of every secret key (SECRET_KEYS, exact and case-sensitive) is replaced at any
+ * depth down to MAX_SCRUB_DEPTH, and text, wherever it is (the message, any string value, an
+ * error's message and stack), loses OAuth parameter and Authorization values
+ * (src/untrusted.ts), since a provider's or a device's words can carry them. Callers still
+ * keep secrets out of message strings and build log objects with these key names.
  *
- * pino's redact paths are exact and case-sensitive, `*.x` is exactly one level deep, and
- * never touch `msg` or `err.message`: callers must keep secrets out of message strings and
- * build log objects with these key names. Text, wherever it is (the message, any string
- * value), also loses OAuth parameter and Authorization values (src/untrusted.ts), since a
- * provider's or a device's words can carry them.
+ * One walk instead of pino's `redact` paths: those were 64 paths (16 keys at 4 depths),
+ * parsed at every start and matched against every entry, enough work that V8 compiled their
+ * code with its optimising compiler before the first screen (~4 MiB of memory,
+ * docs/performance.md), and they stopped at 3 levels.
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
 import { redactOAuthText } from './untrusted.js';
@@ -37,24 +41,26 @@ export const SECRET_KEYS = [
   'oauth_token',
 ] as const;
 
-/** Every pino redact path createLogger uses (exported for tests and for other pino instances). */
-export const redactPaths: readonly string[] = Object.freeze(
-  SECRET_KEYS.flatMap((key) => ['', '*.', '*.*.', '*.*.*.'].map((levels) => `${levels}${key}`)),
-);
+const SECRET_KEY_SET: ReadonlySet<string> = new Set(SECRET_KEYS);
 
 export const REDACTED = '[redacted]';
 
 const MAX_SCRUB_DEPTH = 6;
 
-/** `value` with OAuth parameters taken out of every string in it; the same object when none had any. */
-function scrubText<T>(value: T, depth = 0): T {
+/**
+ * `value` as it may be logged: secret keys' values replaced, OAuth parameters taken out of every
+ * string, an error as pino's error serializer describes it (type, message, stack, its own
+ * properties), scrubbed too. The same object when nothing had to change.
+ */
+function scrub<T>(value: T, depth = 0): T {
   if (typeof value === 'string') return redactOAuthText(value) as T;
   if (typeof value !== 'object' || value === null || depth >= MAX_SCRUB_DEPTH) return value;
-  let copy: Record<string, unknown> | unknown[] | null = null;
-  for (const [k, v] of Object.entries(value)) {
-    const clean = scrubText(v, depth + 1);
+  const source: object = value instanceof Error ? pino.stdSerializers.err(value) : value;
+  let copy: Record<string, unknown> | unknown[] | null = source === value ? null : { ...source };
+  for (const [k, v] of Object.entries(source)) {
+    const clean = SECRET_KEY_SET.has(k) ? REDACTED : scrub(v, depth + 1);
     if (clean === v) continue;
-    copy ??= Array.isArray(value) ? [...(value as unknown[])] : { ...(value as Record<string, unknown>) };
+    copy ??= Array.isArray(source) ? [...(source as unknown[])] : { ...(source as Record<string, unknown>) };
     (copy as Record<string, unknown>)[k] = clean;
   }
   return (copy ?? value) as T;
@@ -108,14 +114,16 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
         ? humanDestination(opts.destination ?? 1)
         : // sync so that the last lines before process.exit() are not lost
           pino.destination({ fd: opts.destination ?? 1, sync: true });
-  return pino(
+  const root = pino(
     {
       level: opts.level,
       // journald adds pid, host and time of its own; keep an ISO time for plain stdout use
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: [...redactPaths], censor: REDACTED },
-      formatters: { log: (obj) => scrubText(obj) },
+      formatters: { log: (obj) => scrub(obj) },
+      // errors reach it already described by scrub(): pino's own err serializer would take
+      // that plain object for an error of type Object
+      serializers: { err: (err: unknown) => err },
       hooks: {
         logMethod(args, method) {
           method.apply(this, args.map((a) => (typeof a === 'string' ? redactOAuthText(a) : a)) as Parameters<typeof method>);
@@ -124,4 +132,11 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
     },
     destination as DestinationStream,
   );
+  // A child's bindings are written on every line it logs, and pino applies no formatter to
+  // them: scrubbed once, here. Children of children inherit this method.
+  const child = root.child;
+  root.child = function (this: Logger, bindings, options) {
+    return child.call(this, scrub(bindings), options);
+  } as typeof child;
+  return root;
 }
