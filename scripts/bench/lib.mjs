@@ -3,6 +3,20 @@
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * What the service runs: the node flags of the unit's ExecStart line, and its script (the
+ * loader, dist/pinauthd-start.cjs, which runs the bundle with a V8 code cache) in dist/.
+ */
+export function unitCommand() {
+  const line = /^ExecStart=(.*)$/m.exec(readFileSync(path.join(ROOT, 'systemd/pinauthd.service'), 'utf8'))?.[1] ?? '';
+  const words = line.trim().split(/\s+/);
+  const script = words.findIndex((w) => /\.(c|m)?js$/.test(w));
+  return [words.slice(1, script), path.join(ROOT, 'dist', path.basename(words[script]))];
+}
 
 export function median(xs) {
   if (xs.length === 0) return NaN;

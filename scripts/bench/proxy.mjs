@@ -3,8 +3,10 @@
  * The signing proxy's figures (issue 14), for `npm run bench` (run.mjs adds this section) or
  * alone: `node scripts/bench/proxy.mjs` (after `npm run build`).
  *
- * The real daemon (the bundle, as the service runs it) is authorized against the local provider
- * (its own process) through the simulator, then:
+ * The real daemon, started as the service starts it (the unit's ExecStart: stock node, the
+ * loader with its code cache) and logging as it does by default (a line per request, at info,
+ * to a pipe that is read as journald reads it), is authorized against the local provider (its
+ * own process) through the simulator, then:
  *  - added latency: the same signed GET /2/users/me from a long-running client, direct to the
  *    provider (the client signs, keep-alive) and through api.sock (pinauthd signs), interleaved;
  *  - requests/s with 8 concurrent clients on the socket;
@@ -17,13 +19,13 @@
  */
 import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, memoryOf } from './lib.mjs';
+import { cpuTicks, median, memoryOf, TICK_MS, unitCommand } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = (p) => path.join(ROOT, 'dist', p);
@@ -127,11 +129,18 @@ export async function benchProxy() {
       keypad: { mode: 'keys' },
       // room for the 200 idle connections below (the default is 64)
       proxy: { socket, maxConnections: 256 },
-      log: { level: 'warn' },
+      // the default level: every request is logged (method, path, status, duration)
+      log: { level: 'info' },
     }));
-    const env = cleanEnv({ PINAUTHD_CONSUMER_KEY: KEY, PINAUTHD_CONSUMER_SECRET: SECRET });
-    const daemon = spawn(NODE, [dist('pinauthd.cjs'), 'run', '--config', config], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const env = cleanEnv({ PINAUTHD_CONSUMER_KEY: KEY, PINAUTHD_CONSUMER_SECRET: SECRET, CACHE_DIRECTORY: path.join(dir, 'cache') });
+    await mkdir(env.CACHE_DIRECTORY);
+    const [unitFlags, unitEntry] = unitCommand();
+    const daemon = spawn(NODE, [...unitFlags, unitEntry, 'run', '--config', config], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(daemon);
+    let logLines = 0;
+    daemon.stdout.on('data', (c) => {
+      for (const b of c) if (b === 10) logLines++;
+    });
 
     // authorize: approve as the person, type the PIN on the simulated keypad
     const control = controlSocketPath(storePath);
@@ -145,35 +154,42 @@ export async function benchProxy() {
     for (const d of pin) sim.pressKey(d);
     await until(async () => (await askDaemon(control, 'status'))?.result?.state === 'authorized', 'authorized');
     const account = JSON.parse(await readFile(storePath, 'utf8')).accounts[0];
+    // the loader writes its code cache 5 s after a start without one: not inside the figures
+    await until(async () => (await readdir(env.CACHE_DIRECTORY)).some((f) => f.endsWith('.v8cache')), 'the code cache', 30_000);
     const memBefore = memoryOf(daemon.pid);
 
-    // 1. added latency, interleaved so that drift hits both alike
-    const directAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const proxyAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    // the floor: a bare Node forwarder on a socket of its own (the client signs)
+    const floorSocket = path.join(dir, 'floor.sock');
+    const floor = spawn(NODE, [path.join(ROOT, 'scripts/bench/forward-floor.mjs'), floorSocket, providerUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(floor);
+    await new Promise((resolve) => floor.stdout.once('data', resolve));
+
+    // 1. added latency, interleaved (the order rotating) so that drift hits all three alike
     const target = `${providerUrl}/2/users/me`;
-    const direct = () => get({ agent: directAgent, host: new URL(providerUrl).hostname, port: new URL(providerUrl).port, path: '/2/users/me', headers: { authorization: authHeader('GET', target, account.token, account.tokenSecret) } });
-    const proxied = () => get({ agent: proxyAgent, socketPath: socket, path: '/2/users/me', headers: { host: 'api' } });
-    for (let i = 0; i < 100; i++) {
-      await direct();
-      await proxied();
-    }
-    const times = { direct: [], proxied: [] };
+    const signed = () => ({ authorization: authHeader('GET', target, account.token, account.tokenSecret) });
+    const paths = {
+      direct: (agent) => get({ agent, host: new URL(providerUrl).hostname, port: new URL(providerUrl).port, path: '/2/users/me', headers: signed() }),
+      proxied: (agent) => get({ agent, socketPath: socket, path: '/2/users/me', headers: { host: 'api' } }),
+      floor: (agent) => get({ agent, socketPath: floorSocket, path: '/2/users/me', headers: { host: 'api', ...signed() } }),
+    };
+    const names = Object.keys(paths);
+    const agents1 = Object.fromEntries(names.map((n) => [n, new http.Agent({ keepAlive: true, maxSockets: 1 })]));
+    for (let i = 0; i < 100; i++) for (const n of names) await paths[n](agents1[n]);
+    const times = Object.fromEntries(names.map((n) => [n, []]));
     for (let i = 0; i < REQUESTS; i++) {
-      for (const [name, fn] of i % 2 ? [['direct', direct], ['proxied', proxied]] : [['proxied', proxied], ['direct', direct]]) {
+      for (let j = 0; j < names.length; j++) {
+        const name = names[(i + j) % names.length];
         const t = now();
-        const status = await fn();
+        const status = await paths[name](agents1[name]);
         times[name].push(now() - t);
         if (status !== 200) throw new Error(`${name}: HTTP ${status}`);
       }
     }
-    directAgent.destroy();
-    proxyAgent.destroy();
-    const lat = {
-      direct: { p50: median(times.direct), p99: quantile(times.direct, 0.99) },
-      proxied: { p50: median(times.proxied), p99: quantile(times.proxied, 0.99) },
-    };
+    for (const a of Object.values(agents1)) a.destroy();
+    const lat = Object.fromEntries(names.map((n) => [n, { p50: median(times[n]), p99: quantile(times[n], 0.99) }]));
     lat.added = { p50: lat.proxied.p50 - lat.direct.p50, p99: lat.proxied.p99 - lat.direct.p99 };
-    log(`latency: direct ${f2(lat.direct.p50)}/${f2(lat.direct.p99)} ms, proxied ${f2(lat.proxied.p50)}/${f2(lat.proxied.p99)} ms`);
+    lat.floorAdded = { p50: lat.floor.p50 - lat.direct.p50, p99: lat.floor.p99 - lat.direct.p99 };
+    log(`latency (median/p99): direct ${f2(lat.direct.p50)}/${f2(lat.direct.p99)} ms, proxied ${f2(lat.proxied.p50)}/${f2(lat.proxied.p99)} ms, floor ${f2(lat.floor.p50)}/${f2(lat.floor.p99)} ms`);
 
     // 2. throughput, 8 clients, each on its own keep-alive connection
     const throughput = async (fn) => {
@@ -187,13 +203,16 @@ export async function benchProxy() {
       }));
       return done / SECONDS;
     };
-    const agents8 = new http.Agent({ keepAlive: true, maxSockets: 8 });
-    const directAgents8 = new http.Agent({ keepAlive: true, maxSockets: 8 });
-    const rpsProxied = await throughput(() => get({ agent: agents8, socketPath: socket, path: '/2/users/me', headers: { host: 'api' } }));
-    const rpsDirect = await throughput(() => get({ agent: directAgents8, host: new URL(providerUrl).hostname, port: new URL(providerUrl).port, path: '/2/users/me', headers: { authorization: authHeader('GET', target, account.token, account.tokenSecret) } }));
-    agents8.destroy();
-    directAgents8.destroy();
-    log(`throughput: proxied ${f1(rpsProxied)}/s, direct ${f1(rpsDirect)}/s`);
+    const agents8 = Object.fromEntries(names.map((n) => [n, new http.Agent({ keepAlive: true, maxSockets: 8 })]));
+    // the daemon's own CPU per request: what the proxy costs, whatever else the machine runs
+    const ticks0 = cpuTicks(daemon.pid);
+    const rpsProxied = await throughput(() => paths.proxied(agents8.proxied));
+    const cpuPerRequest = ((cpuTicks(daemon.pid) - ticks0) * TICK_MS) / (rpsProxied * SECONDS);
+    const rpsDirect = await throughput(() => paths.direct(agents8.direct));
+    const rpsFloor = await throughput(() => paths.floor(agents8.floor));
+    for (const a of Object.values(agents8)) a.destroy();
+    floor.kill('SIGTERM');
+    log(`throughput: proxied ${f1(rpsProxied)}/s (daemon CPU ${f2(cpuPerRequest)} ms a request), direct ${f1(rpsDirect)}/s, floor ${f1(rpsFloor)}/s`);
 
     // 3. RSS with 100 idle connections (each made one request and stays open)
     const idleBefore = memoryOf(daemon.pid);
@@ -234,22 +253,26 @@ export async function benchProxy() {
     const lines = [
       '### 6. The signing proxy (api.sock)',
       '',
-      `GET /2/users/me against the local provider (its own process) on loopback; ${REQUESTS} requests each way, interleaved, each client on one keep-alive connection; the daemon is the bundle.`,
+      `GET /2/users/me against the local provider (its own process) on loopback; ${REQUESTS} requests each way, interleaved, each client on one keep-alive connection; the daemon runs as the unit runs it (\`${['node', ...unitFlags, path.relative(ROOT, unitEntry)].join(' ')}\`) and logs every request at the default level (${logLines} lines read from its stdout).`,
       '',
       '| what | median | p99 |',
       '|---|---:|---:|',
       `| direct to the provider, the client signs (long-running client holding the secrets) | ${f2(lat.direct.p50)} ms | ${f2(lat.direct.p99)} ms |`,
       `| through api.sock, pinauthd signs | ${f2(lat.proxied.p50)} ms | ${f2(lat.proxied.p99)} ms |`,
       `| **added by the proxy** | **${f2(lat.added.p50)} ms** | **${f2(lat.added.p99)} ms** |`,
+      `| for scale: through a bare Node forwarder on a Unix socket, no signing, checks or log (scripts/bench/forward-floor.mjs; the client signs) | ${f2(lat.floor.p50)} ms | ${f2(lat.floor.p99)} ms |`,
+      `| (added by that forwarder: a third process on the path, two more loopback hops) | ${f2(lat.floorAdded.p50)} ms | ${f2(lat.floorAdded.p99)} ms |`,
       `| one process per request, twurl-style: Node loads the token from the store, signs, calls (scripts/bench/oneshot-request.mjs), exec to exit | ${f1(median(shots.oneshot))} ms | ${f1(quantile(shots.oneshot, 0.99))} ms |`,
       `| one process per request through the socket: \`pinauthd request /2/users/me\` (no secret in the process), exec to exit | ${f1(median(shots.request))} ms | ${f1(quantile(shots.request, 0.99))} ms |`,
       '',
       '| load | figure |',
       '|---|---:|',
       `| 8 concurrent clients for ${SECONDS} s through api.sock | ${f1(rpsProxied)} requests/s |`,
+      `| the daemon's CPU time (user + system) per request meanwhile | ${f2(cpuPerRequest)} ms |`,
       `| the same direct to the provider (clients sign) | ${f1(rpsDirect)} requests/s |`,
+      `| the same through the bare forwarder (clients sign) | ${f1(rpsFloor)} requests/s |`,
       `| daemon RSS authorized, before any request | ${f1(memBefore.rssKb / 1024)} MiB |`,
-      `| daemon RSS after the runs above, then with 100 idle keep-alive + 100 silent connections open | ${f1(idleBefore.rssKb / 1024)} -> ${f1(idleAfter.rssKb / 1024)} MiB (+${f1((idleAfter.rssKb - idleBefore.rssKb) / 1024)}) |`,
+      `| daemon RSS after the runs above, then with 100 idle keep-alive + 100 silent connections open | ${f1(idleBefore.rssKb / 1024)} -> ${f1(idleAfter.rssKb / 1024)} MiB (${(idleAfter.rssKb >= idleBefore.rssKb ? '+' : '') + f1((idleAfter.rssKb - idleBefore.rssKb) / 1024)}) |`,
       `| daemon peak RSS over all of it (VmHWM) | ${f1(memEnd.hwmKb / 1024)} MiB |`,
       '',
     ];

@@ -9,7 +9,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import OAuth from 'oauth-1.0a';
-import { cpuTicks, median, memoryOf, minimumBytes, minimumFirstFrame, TICK_MS, writeDaemonConfig } from './lib.mjs';
+import { cpuTicks, median, memoryOf, minimumBytes, minimumFirstFrame, TICK_MS, unitCommand, writeDaemonConfig } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = (p) => path.join(ROOT, 'dist', p);
@@ -32,14 +32,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const PIN_RUNS = Number(process.env.BENCH_PIN_RUNS ?? 10);
 const IDLE_SEC = Number(process.env.BENCH_IDLE_SEC ?? 60);
 const BUNDLE = dist('pinauthd.cjs');
-// What the service runs: the node flags of the unit's ExecStart line, then its script (the
-// loader, dist/pinauthd-start.cjs, which runs the bundle with a V8 code cache).
-const [UNIT_FLAGS, UNIT_ENTRY] = (() => {
-  const line = /^ExecStart=(.*)$/m.exec(readFileSync(path.join(ROOT, 'systemd/pinauthd.service'), 'utf8'))?.[1] ?? '';
-  const words = line.trim().split(/\s+/);
-  const script = words.findIndex((w) => /\.(c|m)?js$/.test(w));
-  return [words.slice(1, script), dist(path.basename(words[script]))];
-})();
+// What the service runs (the unit's ExecStart): its node flags and the loader.
+const [UNIT_FLAGS, UNIT_ENTRY] = unitCommand();
 const UNIT_SCRIPT = path.relative(ROOT, UNIT_ENTRY);
 const TSC = dist('src/cli.js');
 const PROFILE = 'lcd20x4';

@@ -126,12 +126,19 @@ async function readWhole(req: IncomingMessage, max: number): Promise<Buffer> {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Upstream connections: at most 32 at once, and each one kept for the next request (fewer kept
+ * than in use closed them under load only to open new ones, each a TCP and TLS handshake with
+ * the API); the API closes those that stay idle.
+ */
+const UPSTREAM_AGENT = { keepAlive: true, maxSockets: 32, maxFreeSockets: 32 };
+
 export async function startApiProxy(opts: ApiProxyOptions): Promise<ApiProxy> {
   const log = opts.logger.child({ module: 'proxy' });
   checkTlsEnvironment();
-  const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 32, maxFreeSockets: 4 }), https: undefined as import('node:https').Agent | undefined };
+  const agents = { http: new http.Agent(UPSTREAM_AGENT), https: undefined as import('node:https').Agent | undefined };
   let httpsModule: typeof import('node:https') | undefined;
-  const pooled = { keepAlive: true, maxSockets: 32, maxFreeSockets: 4, ...(opts.ca !== undefined ? { ca: opts.ca } : {}) };
+  const pooled = { ...UPSTREAM_AGENT, ...(opts.ca !== undefined ? { ca: opts.ca } : {}) };
   // one keep-alive agent per proxy in use (a reload may change it; the oldest few are let go)
   const tunnels = new Map<string, TunnelAgent>();
   async function tunnelAgent(route: ProxyRoute, timeoutMs: number): Promise<TunnelAgent> {
