@@ -17,15 +17,23 @@ import { ROOT, unitCommand } from './unit.js';
 export type LogLine = Record<string, unknown> & { level: number; msg: string };
 export type Status = DaemonStatus & { process: ProcessFigures };
 
-export interface Probe {
-  seq: number;
-  heapUsed: number;
-  heapTotal: number;
-  external: number;
+/** Event-loop delay figures (./loop-delay.cjs). */
+export interface LoopDelay {
   delayP99Ms: number;
   delayMaxMs: number;
   delaySamples: number;
   totalDelayP99Ms: number;
+  totalDelaySamples: number;
+}
+
+export interface Probe extends LoopDelay {
+  seq: number;
+  heapUsed: number;
+  /** V8's code statistics: code and bytecode with their metadata (deoptimisation data, relocation info, ...). */
+  heapCompiled: number;
+  heapTotal: number;
+  malloced: number;
+  external: number;
   snapshot?: string;
 }
 
@@ -173,11 +181,15 @@ export class SoakDaemon {
     }
   }
 
-  /** VmRSS in bytes and the number of open file descriptors, from /proc. */
-  procFigures(): { rssBytes: number; fds: number } {
+  /**
+   * VmRSS and its anonymous part (the heap, malloc: where a leak grows; the rest is pages of
+   * the node binary and libraries mapped in, which the kernel drops and reads back at will)
+   * in bytes, and the number of open file descriptors, from /proc.
+   */
+  procFigures(): { rssBytes: number; rssAnonBytes: number; fds: number } {
     const text = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-    const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(text)?.[1] ?? NaN);
-    return { rssBytes: kb * 1024, fds: readdirSync(`/proc/${this.pid}/fd`).length };
+    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
+    return { rssBytes: kib('VmRSS'), rssAnonBytes: kib('RssAnon'), fds: readdirSync(`/proc/${this.pid}/fd`).length };
   }
 
   /** A full GC in the daemon and the heap it leaves (./probe.cjs); `snapshot`: and a heap snapshot. */
@@ -211,5 +223,40 @@ export class SoakDaemon {
     const r = await this.exited;
     clearTimeout(killer);
     return r;
+  }
+}
+
+/** ./control.cjs beside the daemon: the event-loop delay a process with no work of its own sees. */
+export class ControlProcess {
+  private readonly child: ChildProcess;
+  private readonly waiting: Array<(d: LoopDelay) => void> = [];
+
+  constructor() {
+    this.child = spawn(process.execPath, [path.join(ROOT, 'scripts/soak/control.cjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let buf = '';
+    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      buf += chunk;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        this.waiting.shift()?.(JSON.parse(buf.slice(0, nl)) as LoopDelay);
+        buf = buf.slice(nl + 1);
+      }
+    });
+  }
+
+  /** Closes its window, as the probe does; `countFromNow`: later windows count towards its total. */
+  take(countFromNow: boolean): Promise<LoopDelay> {
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.child.stdin!.write(countFromNow ? 'w\n' : 'p\n');
+    });
+  }
+
+  /** It exits when its stdin ends. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.stdin!.end();
+    await exited;
   }
 }

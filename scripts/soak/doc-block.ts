@@ -50,44 +50,82 @@ the default settings (one verification a day) that is years of verifications; th
 are years of a board that is unplugged, loses its network or gets a new token every few days.
 Many thousands of each kind take \`--minutes 180\` or more.
 
-After each round it samples the daemon from outside: RSS (/proc/PID/status), open file
-descriptors (/proc/PID/fd), the libuv resources by type and the store's writes and fsyncs
-(\`pinauthd status --json\`, whose \`process\` block is a real operator feature), and, through
-a probe, the V8 heap used after a forced full GC and the event-loop delay. Per event it counts
-stdout log lines (what journald keeps), store writes and fsyncs (the daemon's own counters;
-each durable write is two fsyncs, the file and its directory), and provider requests (the
-local provider's counters). The first tenth of the run (at least 2 minutes) is warm-up.
+After the rounds, once, **an unattended board** (~45 s): a reload sets the request-token
+lifetime to 10 s (the shortest the config takes), a fresh code is asked for on the keypad, and
+nobody comes: the codes expire unused until the daemon goes quiet (\`Press # for a new code\`,
+after \`daemon.quietAfterUnusedCodes\`, default 3), then a code's lifetime more in which nothing
+may reach the provider (the soak fails otherwise). Its cost is the "waiting for a PIN all day"
+row below, as measured: it cannot be compressed inside the rounds without every later event
+meeting a board that went quiet.
+
+After each round it samples the daemon from outside: RSS and its anonymous part
+(/proc/PID/status: VmRSS, RssAnon; the rest is pages of the node binary and libraries mapped
+in), open file descriptors (/proc/PID/fd), the libuv resources by type and the store's writes
+and fsyncs (\`pinauthd status --json\`, whose \`process\` block is a real operator feature),
+and, through a probe, the V8 heap used after a forced full GC, what of it V8 counts as compiled
+code (\`v8.getHeapCodeStatistics()\`) and the event-loop delay. Beside the daemon runs a bare
+Node process that only measures its own event-loop delay over the same windows
+(scripts/soak/control.cjs): the delay the machine alone causes. Each sample also records the
+1-minute load average (\`os.loadavg()\`). Per event it counts stdout log lines (what journald
+keeps), store writes and fsyncs (the daemon's own counters; each durable write is two fsyncs,
+the file and its directory), and provider requests (the local provider's counters). The first
+tenth of the run (at least 2 minutes) is warm-up.
 
 **How the soak's daemon differs from the unit's.** Its command line has
 \`--expose-gc --require scripts/soak/probe.cjs\` before the unit's script. \`--expose-gc\` is a V8
 flag: V8 then rejects Node's code cache for built-ins (start-up ~13 ms slower,
 docs/performance.md) and the loader keys its own code cache on it (a separate cache file); it
 changes nothing else: it defines \`gc()\`, which only the probe calls, on SIGUSR2 (twice, then it
-reads the heap). The probe also runs \`monitorEventLoopDelay\` (a 10 ms libuv timer, 100 wakeups
-a second, which the service does not carry for its own sake). The forced collections keep the
-soak's heap smaller than the service's between samples: the figures below judge what is
-*retained*, and \`--no-gc\` runs the same soak without probe collections to watch the collector
-at its own pace (see below). No systemd: no sandbox, no MemoryMax, no NOTIFY_SOCKET (so no
-\`systemd-notify\` children and no watchdog pings), the consumer secret in the config file
-instead of a credential. The alternatives were worse: the inspector (\`SIGUSR1\`/\`--inspect\`)
-would force a collection without a V8 flag but opens a debugger thread and port inside the
-daemon; heap snapshots at intervals (\`--snapshots N,M\`, kept for \`scripts/soak/heap-diff.ts\`)
-stop the loop for hundreds of ms and add ~45 MiB of RSS for the rest of the run, so they are a
-diagnostic, not the measurement.
+reads the heap). The probe also runs an unref'd 10 ms interval that measures how late it fires
+(what \`monitorEventLoopDelay\` measures, in JS so that the tick carrying the probe's own
+collections can be left out; 100 wakeups a second, which the service does not carry). The forced
+collections keep the soak's heap smaller than the service's between samples: the figures below
+judge what is *retained*, and \`--no-gc\` runs the same soak without probe collections to watch
+the collector at its own pace (see below). No systemd: no sandbox, no MemoryMax, no
+NOTIFY_SOCKET (so no \`systemd-notify\` children and no watchdog pings), the consumer secret in
+the config file instead of a credential. The alternatives were worse: the inspector
+(\`SIGUSR1\`/\`--inspect\`) would force a collection without a V8 flag but opens a debugger thread
+and port inside the daemon; heap snapshots at intervals (\`--snapshots N,M\`, kept for
+\`scripts/soak/heap-diff.ts\`) stop the loop for hundreds of ms and add ~40 MiB of RSS for the
+rest of the run, so they are a diagnostic, not the measurement.
 
-**Bounds** (the soak exits 1 past one): RSS growth under 1 MiB per 1,000 events of each kind
-(per 1,000 rounds; Theil-Sen slope over the samples after warm-up); retained heap: the median of
-the last third of the samples no higher than the first third's by more than the noise, three
-standard errors of that difference estimated from the samples' own scatter (MAD) - "zero
-growth" as far as the run can tell; file descriptors, timers and all libuv resources flat (the
-second half's minimum no higher than the first half's, its mean no more than 0.5 higher: a
-leaked descriptor is in every later sample); event-loop delay p99 after warm-up under 50 ms
-(this p99 includes the probe's own two collections per sample, so it overstates). \`npm test\`
-runs 24 rounds with structural bounds only (nothing climbs, the heap within its noise + 2 MiB,
-every event happened, a clean stop, no unexpected error line).
+**Bounds** (the soak exits 1 past one), all on the samples after warm-up:
+- *RSS* (and its anonymous part, judged the same way): growth under 1 MiB per 1,000 events of
+  each kind. A round holds one event of each of the eight kinds, so the Theil-Sen slope (the
+  median of all pairwise slopes: robust to the odd sample) against rounds is the growth per
+  1,000 events of each; the verification timer runs besides, as often as time passes, so the
+  slope is taken against timer verifications too. Each slope lays the whole growth at that
+  kind's door: an upper bound. Load skews them upwards only: on a busy machine a round takes
+  longer, and whatever grows with time (V8 sizing its young generation to the allocation rate,
+  see below) is spread over fewer rounds.
+- *Retained heap*: the heap after a forced full GC, less what V8 counts as compiled code and
+  bytecode with their metadata (it grows while TurboFan compiles the functions that got hot,
+  and stops when they all are; reported beside, not judged: V8's code spaces alone would miss
+  the deoptimisation data, relocation info and source positions that live in old space), and
+  less serialport's Poller leak at its measured size (400 B per port open, see below; the
+  figure states the port opens and the bytes taken off). The median of the last third of the
+  samples may exceed the first third's by no more than the noise: three standard errors of the
+  difference of the two medians, estimated from the samples' own scatter around their third's
+  median (MAD-based). "Zero growth" as far as the run can tell, no fixed allowance.
+- *File descriptors, timers, all libuv resources*: flat: the mean of the last third of the
+  samples no more than 0.5 above the first third's. A leaked one is there in every later
+  sample and raises the mean by 1; the periodic work (the 1-second verification timer, a reply
+  or the status connection still closing) makes a count flicker between neighbouring values,
+  which moves a third's mean by its standard error (printed; ~0.1 with 100+ samples).
+- *Event-loop delay* p99 under 50 ms, the daemon's own, without the probe's collections. The
+  control process's p99 over the same windows is printed beside it: when the two are alike, the
+  delay is the machine's (a busy CPU does not run a ready process at once), not the daemon's.
+  The bound stays, judged on the daemon's figure.
 
-**A day of a real board** converts the per-event costs to the defaults (verification once a
-day, backoff 1 s to 300 s, the 900 s request-token lifetime of Twitter and the local preset).
+\`npm test\` runs 24 rounds with structural bounds only (nothing climbs, the heap within its
+noise + 2 MiB, every event happened, a clean stop, no unexpected error line); the bounds
+themselves are unit-tested on made-up samples (test/unit/soak-analysis.test.ts).
+
+**A day of a real board** converts the per-event costs to the defaults, read from the config
+loader (verification once a day, backoff 1 s to 300 s, quiet after 3 unused codes, the 900 s
+request-token lifetime of the Twitter preset). The "waiting for a PIN" row is the unattended
+window itself: from the fresh code (its one extra store write clears the code it replaced) to
+quiet, after which nothing happens until a key is pressed.
 Background verifications inside an event's window are taken out of its cost (the verify
 event's own cost per verification, times the successful timer verifications in the window),
 so the per-action figures are averages with that much noise.
@@ -110,16 +148,44 @@ interpreter-only loader (30 min, seed 5) cycled between 50 and 57.4 MiB, full co
 by V8's heap sizing, and behind it by the daemon's heap guard (96 MiB live after a full GC,
 src/service/heap-guard.ts) and the unit's MemoryMax=192M.
 
-**What the retained heap does grow by**: a heap-snapshot diff of the soak's daemon (7 minutes
-on a loaded machine, snapshots after rounds 30 and 60, \`scripts/soak/heap-diff.ts\`): +383 KB
-of self size, of which ~330 KB is V8 code (optimised code, its deoptimisation data and
-relocation info, feedback vectors: TurboFan compiling the functions that got hot, which stops
-when they all are) and ~3 KB is 58 more \`Poller\` objects, about two per unplug. That one is a
-leak in serialport's native binding (@serialport/bindings-cpp src/poller.cpp: \`destroy()\` never
-deletes the C++ Poller, whose persistent callback keeps the JS Poller alive; upstream
-node-serialport issue #1582, open): ~50 bytes of JS heap and a few hundred of native memory
-per port open, i.e. per reconnect. A board unplugged daily leaks well under 1 MB in a decade;
-it is left to upstream (pinauthd does not patch dependencies). The retained-heap bound judges
-the JIT's code with the data, so a run whose warm-up ends before the JIT settles (a busy
-machine) can exceed it by that code: read it with the diff.
+**What the retained heap does grow by**: a heap-snapshot diff of the soak's daemon
+(\`scripts/soak/heap-diff.ts\`, snapshots after rounds 40 and 130 of an 8-minute soak,
+2026-12-06): +446 KB of self size, of which ~360 KB is V8 code and its metadata (optimised
+code 158 KB, deoptimisation data 109 KB, relocation info 45 KB, source positions 11 KB, the
+weak lists of code that depends on object shapes 19 KB, feedback vectors: TurboFan compiling
+the functions that got hot, which settles when they all are) and the rest is, per port open,
+two \`Poller\` objects, their property arrays, an \`Object\` and the bound callback that holds them.
+That one is a leak in serialport's native binding (@serialport/bindings-cpp src/poller.cpp:
+\`destroy()\` never deletes the C++ Poller, whose global handle on the bound callback keeps the
+JS Pollers alive; upstream node-serialport issue #1582, open). Its size, measured on an
+\`--only unplug\` soak (1,797 port opens in 6 minutes, snapshots 1,397 port opens apart,
+\`heap-diff.ts A B --retained-by Poller\`): +2,794 Pollers retaining +492,040 B, 176 B per
+Poller, two per port open, plus the 48-byte callback: **400 B of JS heap per port open**, and
+the native Poller object (a few hundred bytes of malloc) besides. A board unplugged daily
+leaks ~1.4 MB of JS heap in a decade, and a dying cable that drops out every minute ~0.6 MB a
+day, which the heap guard (96 MiB) would meet after about five months of that; it is left to
+upstream (pinauthd does not patch dependencies), and the retained-heap bound takes exactly
+400 B per port open off the growth it judges, saying so in the figure.
+
+**The 30-minute run below** (2026-12-06, seed 1515, the lifecycle of 3ed93b2 with the quiet
+board; a shared 2-core machine, load average 1.9-13.9, mean 6.7) held four bounds and exceeded
+three, none of them by a leak of pinauthd's:
+- *Event-loop delay* p99 15.8 ms (the bare process beside it: 13.7 ms): held; the worst windows
+  (123 ms, the bare process 102 ms) are the machine's.
+- *File descriptors, timers, libuv resources*: flat (last third vs first: -0.02, 0.00, +0.03).
+- *Retained heap*, compiled code apart: +268 KiB between the thirds, of which 130 KiB is the
+  Poller leak (334 port opens x 400 B); the other 138 KiB (~420 B per round) is over the
+  19 KiB noise. The heap-snapshot diff names it (snapshots 90 rounds apart, above):
+  \`system / WeakArrayList\` objects held by object shapes as their \`dependent_code\` (+264,
+  +38 KB: ~420 B per round), the lists in which V8 records which optimised code depends on which
+  shape, growing with the compiled code (+232 KiB between the thirds: TurboFan still compiling
+  and deoptimising after 30 minutes); no object of pinauthd's grew. JIT, not counted by
+  \`v8.getHeapCodeStatistics()\`, so inside the judged figure: exceeded as measured.
+- *RSS* +6.0 MiB per 1,000 rounds (80.6 -> 91.3 MiB): V8 sizing its young generation to the
+  allocation rate (the committed heap after a full GC 27.5 -> 44.3 MiB between 180 s and 340 s,
+  RSS +6.8 MiB by 500 s), then +1.7 MiB in the last 22 minutes. /proc/PID/smaps from 680 s to
+  1,417 s: V8's heap pages +684 kB, its JIT code pages +200 kB, malloc arenas -44 kB, the brk
+  heap and the mapped binary unchanged; i.e. the retained heap above (JIT and Poller) in 256 KiB
+  pages. 1 MiB per 1,000 rounds is one V8 page (256 KiB) per 250 rounds: a 30-minute run on a
+  loaded machine (541 rounds) resolves it only once V8 has stopped sizing and compiling.
 `;

@@ -99,6 +99,45 @@ async function reauthOverSocket(w: SoakWorld): Promise<void> {
   await shown;
 }
 
+/** Requests the local provider has answered so far. */
+export function providerCalls(p: LocalProvider): number {
+  return Object.values(p.stats()).reduce((a, s) => a + s.requests, 0);
+}
+
+/** The shortest request-token lifetime the config takes (provider.requestTokenTtlSec). */
+export const SHORT_TTL_SEC = 10;
+
+/**
+ * A board waiting for a PIN with nobody there, once after the rounds (its codes cannot be
+ * compressed without a reload, and every later event would meet a board that went quiet):
+ * codes that live SHORT_TTL_SEC (set by a reload), a fresh one asked for on the keypad, then
+ * nobody: they expire unused until the daemon goes quiet (after `quietAfter` of them, the
+ * default daemon.quietAfterUnusedCodes); then a code's lifetime more of quiet, in which nothing may reach the provider.
+ */
+export async function prepareUnattended(w: SoakWorld, quietAfter: number): Promise<Preparation> {
+  await settled(w);
+  w.config.provider.requestTokenTtlSec = SHORT_TTL_SEC;
+  await writeFile(w.configPath, JSON.stringify(w.config));
+  const reloaded = w.daemon.waitForLog((l) => l.msg === 'config reloaded', 'the reload');
+  w.daemon.hup();
+  await reloaded;
+  await ensureAwaitingPin(w);
+  return {
+    run: async () => {
+      const quiet = w.daemon.waitForState('quiet', undefined, (quietAfter + 2) * SHORT_TTL_SEC * 1000);
+      keys(w, '00#');
+      await quiet;
+      const calls = providerCalls(w.provider);
+      // What is measured is this window, not a wait for something to happen.
+      await new Promise((r) => setTimeout(r, (SHORT_TTL_SEC + 2) * 1000));
+      if (w.daemon.state !== 'quiet' || providerCalls(w.provider) !== calls) {
+        throw new Error(`quiet did not hold for a code's lifetime: state ${w.daemon.state}, ${providerCalls(w.provider) - calls} provider calls\n${w.daemon.tail()}`);
+      }
+      return 'unattended';
+    },
+  };
+}
+
 export interface Preparation {
   /** Runs the event proper; resolves with the action's name once the daemon has settled. */
   run: () => Promise<string>;
@@ -185,8 +224,7 @@ export async function prepare(kind: EventKind, w: SoakWorld): Promise<Preparatio
       // on the next call: the verification (authorized) or a fresh code (waiting for a PIN).
       const state = await settled(w);
       // The other side of zero, at least 400 s out (the provider accepts 300 s): away from the
-      // provider's current clock and from 0, the daemon's offset after a reload (SIGHUP makes a
-      // new OAuth client, which learns the offset again).
+      // provider's current clock, which is the offset the daemon learnt last (a reload keeps it).
       const current = w.provider.faults.clockSkewSec;
       const next = (current > 0 ? -1 : current < 0 ? 1 : w.random() < 0.5 ? -1 : 1) * (400 + Math.floor(w.random() * 7200));
       return {

@@ -35,7 +35,7 @@ export function render(r: SoakResult, minutes: number): string {
   );
   const s0 = r.samples.find((s) => s.round > r.warmupRounds) ?? r.samples[0]!;
   const sN = r.samples[r.samples.length - 1]!;
-  const journey = `RSS ${mib(r.samples[0]!.rssBytes)} (first sample) -> ${mib(s0.rssBytes)} (after warm-up) -> ${mib(sN.rssBytes)} (end); retained heap ${mib(r.samples[0]!.heapUsed)} -> ${mib(s0.heapUsed)} -> ${mib(sN.heapUsed)}; fds ${s0.fds} -> ${sN.fds}; timers ${s0.timers} -> ${sN.timers}.`;
+  const journey = `RSS ${mib(r.samples[0]!.rssBytes)} (first sample) -> ${mib(s0.rssBytes)} (after warm-up) -> ${mib(sN.rssBytes)} (end), anonymous ${mib(r.samples[0]!.rssAnonBytes)} -> ${mib(s0.rssAnonBytes)} -> ${mib(sN.rssAnonBytes)}; retained heap ${mib(r.samples[0]!.heapUsed)} -> ${mib(s0.heapUsed)} -> ${mib(sN.heapUsed)} (V8's committed heap after the GC ${mib(r.samples[0]!.heapCommitted)} -> ${mib(s0.heapCommitted)} -> ${mib(sN.heapCommitted)}), compiled code ${mib(r.samples[0]!.heapCompiled)} -> ${mib(s0.heapCompiled)} -> ${mib(sN.heapCompiled)}; fds ${s0.fds} -> ${sN.fds}; timers ${s0.timers} -> ${sN.timers}; ${sN.timerVerifications} timer verifications, ${sN.portOpens} port opens.`;
   const pa = r.perAction;
   const actions = table(
     ['action', 'times', 'ms each', 'log lines', 'store writes', 'fsyncs', 'provider calls'],
@@ -99,20 +99,30 @@ async function main(): Promise<number> {
   // The heap and V8's caches settle in the first minutes; a tenth of the run, at least two minutes.
   const warmupMs = Math.max(120_000, durationMs / 10);
   process.stdout.write(`soak: ${minutes} min, seed ${seed} (SOAK_SEED=${seed} replays the order of events), warm-up ${(warmupMs / 60000).toFixed(1)} min\n`);
+  // Ctrl-C ends the rounds and reports what the run has (the daemon is stopped, not left
+  // behind); a second one leaves at once.
+  const stop = new AbortController();
+  process.on('SIGINT', () => {
+    if (stop.signal.aborted) process.exit(130);
+    process.stdout.write('\nsoak: stopping after this round (Ctrl-C again to leave at once)\n');
+    stop.abort();
+  });
   const snapshotAt = values.snapshots?.split(',').map(Number).filter((x) => x > 0);
   const result = await runSoak({
     seed,
     durationMs,
     inWarmup: (_rounds, elapsed) => elapsed < warmupMs,
     bounds: LONG_BOUNDS,
+    signal: stop.signal,
     ...(snapshotAt?.length ? { snapshotAt } : {}),
     ...(values.keep ? { keepDir: path.resolve(values.keep) } : {}),
-    ...(values.only ? { kinds: values.only.split(',') as EventKind[] } : {}),
+    // --only: a diagnostic of some kinds; the unattended board belongs to the full run.
+    ...(values.only ? { kinds: values.only.split(',') as EventKind[] } : { unattended: true }),
     ...(values['no-gc'] ? { forceGc: false } : {}),
     sampleEvery: Number(values['sample-every'] ?? '1'),
     onSample: (s, events) => {
       if (s.round % 10 === 0) {
-        process.stdout.write(`  ${(s.elapsedMs / 1000).toFixed(0).padStart(5)} s  ${String(events).padStart(6)} events  RSS ${mib(s.rssBytes)}  heap ${mib(s.heapUsed)} (live ${mib(s.heapLive)} of ${mib(s.heapTotal)})  fds ${s.fds}  timers ${s.timers}  delay p99 ${s.delayP99Ms.toFixed(1)} ms\n`);
+        process.stdout.write(`  ${(s.elapsedMs / 1000).toFixed(0).padStart(5)} s  ${String(events).padStart(6)} events  RSS ${mib(s.rssBytes)} (anon ${mib(s.rssAnonBytes)})  heap ${mib(s.heapUsed)} (compiled ${mib(s.heapCompiled)}; live ${mib(s.heapLive)} of ${mib(s.heapTotal)})  fds ${s.fds}  timers ${s.timers}  delay p99 ${s.delayP99Ms.toFixed(1)} ms (machine ${s.machineDelayP99Ms.toFixed(1)})  load ${s.load1.toFixed(1)}\n`);
       }
     },
   });

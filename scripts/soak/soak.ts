@@ -11,9 +11,10 @@ import path from 'node:path';
 import { SimDevice } from '../../firmware-sim/device.js';
 import { startPtySim } from '../../firmware-sim/pty.js';
 import { DEMO_CONSUMER, startLocalProvider, type LocalProvider } from '../../local-provider/provider.js';
-import { assess, perAction, perDay, type ActionCost, type Assessment, type Bounds, type DayRow, type Sample } from './analysis.js';
-import { SoakDaemon } from './daemon.js';
-import { EVENT_KINDS, prepare, type EventKind, type SoakWorld } from './events.js';
+import { resolveConfig } from '../../src/config/load.js';
+import { assess, perAction, perDay, type ActionCost, type BoardSettings, type Assessment, type Bounds, type DayRow, type Sample } from './analysis.js';
+import { ControlProcess, SoakDaemon } from './daemon.js';
+import { EVENT_KINDS, prepare, prepareUnattended, providerCalls, type EventKind, type Preparation, type SoakWorld } from './events.js';
 
 export interface SoakOptions {
   seed: number;
@@ -36,6 +37,10 @@ export interface SoakOptions {
   snapshotAt?: number[];
   keepDir?: string;
   onSample?: (s: Sample, eventsSoFar: number) => void;
+  /** Ends the rounds early (Ctrl-C): the run is judged and reported on what it has. */
+  signal?: AbortSignal;
+  /** After the rounds, a board waiting for a PIN with nobody there (./events.ts prepareUnattended; ~1 min). */
+  unattended?: boolean;
 }
 
 export interface SoakResult {
@@ -69,8 +74,14 @@ export function rng(seed: number): () => number {
   };
 }
 
-function providerCalls(p: LocalProvider): number {
-  return Object.values(p.stats()).reduce((a, s) => a + s.requests, 0);
+/**
+ * The settings of a real board the per-day figures stand for: the config loader's defaults
+ * (config/schema.ts) with the Twitter preset (its 15-minute request tokens, as the local one).
+ */
+export function boardDefaults(): BoardSettings {
+  const c = resolveConfig({ provider: { preset: 'twitter' }, display: { port: '/dev/pinpad' } }, { env: {}, requireSecrets: false });
+  const d = c.daemon;
+  return { verifyIntervalSec: d.verifyIntervalSec, backoffInitialMs: d.backoff.initialMs, backoffMaxMs: d.backoff.maxMs, requestTokenTtlSec: c.provider.requestTokenTtlSec, quietAfterUnusedCodes: d.quietAfterUnusedCodes };
 }
 
 export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
@@ -95,6 +106,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   await writeFile(configPath, JSON.stringify(config));
 
   let daemon: SoakDaemon | null = null;
+  const control = opts.forceGc === false ? null : new ControlProcess();
   try {
     daemon = new SoakDaemon({ dir, configPath, storePath, ...(opts.snapshotAt ? { snapshotAt: opts.snapshotAt } : {}) });
     const w: SoakWorld = { daemon, provider, sim, link, configPath, cacheDir: path.join(dir, 'cache'), config, random };
@@ -108,30 +120,31 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     let round = 0;
     const timerVerifications = () => daemon!.count('state verifying (timer)');
     const failedVerifications = () => daemon!.count('state authorized (verify_failed)');
-    const due = () => (opts.rounds === undefined || round < opts.rounds) && (opts.durationMs === undefined || Date.now() - started < opts.durationMs);
+    /** Runs an event and adds what it cost to its action's figures. */
+    const measure = async (ready: Preparation) => {
+      const before = await daemon!.settledStatus();
+      const b = { lines: daemon!.lines, calls: providerCalls(provider), tv: timerVerifications(), fv: failedVerifications(), t: Date.now() };
+      const action = await ready.run();
+      const after = await daemon!.settledStatus();
+      const c = costs.get(action) ?? { action, n: 0, ms: 0, lines: 0, writes: 0, fsyncs: 0, calls: 0, timerVerifications: 0, failedVerifications: 0 };
+      c.n++;
+      c.ms += Date.now() - b.t;
+      c.lines += daemon!.lines - b.lines;
+      c.writes += after.process.storeWrites - before.process.storeWrites;
+      c.fsyncs += after.process.storeFsyncs - before.process.storeFsyncs;
+      c.calls += providerCalls(provider) - b.calls;
+      c.timerVerifications += timerVerifications() - b.tv;
+      c.failedVerifications += failedVerifications() - b.fv;
+      costs.set(action, c);
+    };
+    const due = () => !opts.signal?.aborted && (opts.rounds === undefined || round < opts.rounds) && (opts.durationMs === undefined || Date.now() - started < opts.durationMs);
     while (due()) {
       const order = [...(opts.kinds ?? EVENT_KINDS)];
       for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(random() * (i + 1));
         [order[i], order[j]] = [order[j]!, order[i]!];
       }
-      for (const kind of order) {
-        const ready = await prepare(kind, w);
-        const before = await daemon.settledStatus();
-        const b = { lines: daemon.lines, calls: providerCalls(provider), tv: timerVerifications(), fv: failedVerifications(), t: Date.now() };
-        const action = await ready.run();
-        const after = await daemon.settledStatus();
-        const c = costs.get(action) ?? { action, n: 0, ms: 0, lines: 0, writes: 0, fsyncs: 0, calls: 0, timerVerifications: 0, failedVerifications: 0 };
-        c.n++;
-        c.ms += Date.now() - b.t;
-        c.lines += daemon.lines - b.lines;
-        c.writes += after.process.storeWrites - before.process.storeWrites;
-        c.fsyncs += after.process.storeFsyncs - before.process.storeFsyncs;
-        c.calls += providerCalls(provider) - b.calls;
-        c.timerVerifications += timerVerifications() - b.tv;
-        c.failedVerifications += failedVerifications() - b.fv;
-        costs.set(action, c);
-      }
+      for (const kind of order) await measure(await prepare(kind, w));
       round++;
       if (!warm && opts.inWarmup(round, Date.now() - started)) warmupRounds = round;
       else if (!warm) {
@@ -141,29 +154,40 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       if (round % (opts.sampleEvery ?? 1) !== 0) continue;
       const st = await daemon.status();
       const proc = daemon.procFigures();
-      const probe = opts.forceGc === false ? null : await daemon.probe();
+      const [probe, machine] = await Promise.all([opts.forceGc === false ? null : daemon.probe(), control?.take(warm)]);
       const resources = st.process.activeResources;
       const s: Sample = {
         round,
         elapsedMs: Date.now() - started,
+        load1: os.loadavg()[0]!,
+        timerVerifications: timerVerifications(),
+        portOpens: daemon.count('device reconnected'),
         rssBytes: proc.rssBytes,
+        rssAnonBytes: proc.rssAnonBytes,
         fds: proc.fds,
         heapUsed: probe?.heapUsed ?? st.process.heapUsedBytes,
+        heapCompiled: probe?.heapCompiled ?? NaN,
+        heapCommitted: probe?.heapTotal ?? NaN,
+        malloced: probe?.malloced ?? NaN,
+        external: probe?.external ?? NaN,
         heapLive: st.process.heapUsedBytes,
         heapTotal: st.process.heapTotalBytes,
         timers: resources.Timeout ?? 0,
         resources: Object.values(resources).reduce((a, n) => a + n, 0),
         delayP99Ms: probe?.delayP99Ms ?? NaN,
         totalDelayP99Ms: probe?.totalDelayP99Ms ?? NaN,
+        machineDelayP99Ms: machine?.delayP99Ms ?? NaN,
+        totalMachineDelayP99Ms: machine?.totalDelayP99Ms ?? NaN,
       };
       samples.push(s);
       opts.onSample?.(s, round * order.length);
     }
     const elapsedMs = Date.now() - started;
+    const board = boardDefaults();
+    if (opts.unattended) await measure(await prepareUnattended(w, board.quietAfterUnusedCodes));
     if (opts.snapshotAt?.length) await daemon.probe(60_000, true);
     const after = samples.filter((s) => s.round > warmupRounds);
-    const totalDelayP99Ms = samples[samples.length - 1]?.totalDelayP99Ms ?? NaN;
-    const assessment = assess(after, totalDelayP99Ms, opts.forceGc === false ? { ...opts.bounds, judgeHeap: false, judgeRss: false, delayP99Ms: null } : opts.bounds);
+    const assessment = assess(after, opts.forceGc === false ? { ...opts.bounds, judgeHeap: false, judgeRss: false, delayP99Ms: null } : opts.bounds);
     const pa = perAction([...costs.values()].sort((x, y) => x.action.localeCompare(y.action)));
     const stats = provider.stats();
     const exit = await daemon.stop();
@@ -181,13 +205,14 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       costs: [...costs.values()],
       assessment,
       perAction: pa,
-      perDay: perDay(pa, { verifyIntervalSec: 86_400, backoffInitialMs: 1000, backoffMaxMs: 300_000, requestTokenTtlSec: 900 }),
+      perDay: perDay(pa, board),
       logLevels: Object.fromEntries([...daemon.byLevel].map(([k, v]) => [String(k), v])),
       messages: Object.fromEntries(daemon.byMessage),
       providerCalls: Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, v.requests])),
       exit: { code: exit.code, signal: exit.signal },
     };
   } finally {
+    await control?.stop();
     if (daemon?.alive) await daemon.stop();
     await link.close();
     await provider.close();

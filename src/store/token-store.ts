@@ -162,14 +162,11 @@ async function ensurePrivateDirectory(dir: string, logger: Logger): Promise<void
   } catch (e) {
     throw storeIoError('create the store directory', dir, e);
   }
-  // Opened at its real path: the links on the way are checked (systemd's StateDirectory= with
-  // DynamicUser= makes /var/lib/pinauthd a link to private/pinauthd), and O_NOFOLLOW then
-  // refuses a link swapped in since.
-  const { realPath } = checkStateDirectory(dir);
+  checkStateDirectory(dir);
   let fh: FileHandle;
   let st;
   try {
-    fh = await openNoFollow(realPath, true);
+    fh = await openNoFollow(dir, true);
   } catch (e) {
     if (isPinauthError(e)) throw e;
     throw storeIoError('open', dir, e);
