@@ -258,6 +258,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         return { reason: 'pinauthd is stopping.' };
       case 'waiting':
         return { reason: `This device is not authorized: pinauthd is retrying after an error (${s.error.code}); see pinauthd status.` };
+      case 'no_store':
+        return { reason: `pinauthd cannot open its token store (${s.error.code}); see its log. It retries by itself.` };
       default:
         return { reason: 'This device is not authorized: someone has to open the URL on its display and type the PIN.' };
     }

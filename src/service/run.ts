@@ -349,10 +349,14 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         shutdown('heap limit');
       },
     });
+    // A socket systemd passed (pinauthd.socket) is not in the state directory: serve it at
+    // once, so that a client gets a 503 with the reason while the store cannot be opened
+    // instead of waiting in the socket's backlog.
+    if (!opts.console && process.env.LISTEN_FDS !== undefined) apiProxy = await startApi();
     // The control socket lives in the state directory: it opens once the store has.
     await leftState(daemon, NO_STORE_YET);
     if (daemon.state.name !== 'stopped') control = await startControl();
-    if (daemon.state.name !== 'stopped' && !opts.console) apiProxy = await startApi();
+    if (daemon.state.name !== 'stopped' && !opts.console && !apiProxy) apiProxy = await startApi();
   } catch (e) {
     exitCode = toPinauthError(e).exitCode;
     log.error({ err: toPinauthError(e).toLog() }, 'start failed');

@@ -162,11 +162,14 @@ async function ensurePrivateDirectory(dir: string, logger: Logger): Promise<void
   } catch (e) {
     throw storeIoError('create the store directory', dir, e);
   }
-  checkStateDirectory(dir);
+  // Opened at its real path: the links on the way are checked (systemd's StateDirectory= with
+  // DynamicUser= makes /var/lib/pinauthd a link to private/pinauthd), and O_NOFOLLOW then
+  // refuses a link swapped in since.
+  const { realPath } = checkStateDirectory(dir);
   let fh: FileHandle;
   let st;
   try {
-    fh = await openNoFollow(dir, true);
+    fh = await openNoFollow(realPath, true);
   } catch (e) {
     if (isPinauthError(e)) throw e;
     throw storeIoError('open', dir, e);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { BUNDLE, DAEMON_ENTRY, DaemonProcess, Stack } from '../helpers/stack.js';
 import { viaSocket } from '../helpers/proxy-fixture.js';
@@ -161,5 +162,33 @@ describe('socket activation (systemd passes the listening socket)', () => {
     assert.equal(first.status, 503, out);
     const listening = out.split('\n').filter((l) => l.includes('API proxy listening')).map((l) => JSON.parse(l) as { socket: string });
     assert.deepEqual(listening.map((l) => l.socket), ['fd:3']);
+  });
+
+  it('answers at once, with the reason, while the token store cannot be opened (no waiting in the backlog)', async (t) => {
+    const s = await Stack.start({ profile: 'lcd20x4', keypadMode: 'keys' });
+    // a directory where the store file should be: the store cannot be opened, the daemon retries (no_store)
+    await mkdir(s.storePath, { recursive: true });
+    const sock = path.join(path.dirname(s.storePath), '..', 'activated.sock');
+    const act = spawn('systemd-socket-activate', ['-l', sock, '--fdname=api', process.execPath, ...DAEMON_ENTRY, 'run', '--config', s.configPath], { env: s.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const actExited = new Promise<void>((resolve) => act.on('close', () => resolve()));
+    t.after(async () => {
+      act.kill('SIGKILL');
+      await actExited;
+      await s.close();
+    });
+    let out = '';
+    act.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+    act.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
+    for (let i = 0; i < 500 && !out.includes('Listening on'); i++) await new Promise((r) => setTimeout(r, 10));
+    for (;;) {
+      // before the fix the connection waited in the backlog for as long as the store failed
+      let timer: NodeJS.Timeout | undefined;
+      const hung = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within 60 s; daemon output:\n${out.slice(-2000)}`)), 60_000)));
+      const r = await Promise.race([viaSocket(sock, { path: '/2/users/me' }), hung]).finally(() => clearTimeout(timer));
+      assert.equal(r.status, 503, r.text);
+      if (/token store/.test(String(r.headers['pinauthd-reason']))) break;
+      assert.match(String(r.headers['pinauthd-reason']), /starting/);
+    }
+    assert.match(out, /"to":"no_store"/);
   });
 });

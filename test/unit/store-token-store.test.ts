@@ -1,6 +1,6 @@
 import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
 import { TokenStore, readStoreSnapshot, type Account, type PendingAuthorization } from '../../src/store/index.js';
@@ -44,6 +44,16 @@ beforeEach(async () => ({ dir, cleanup } = await tempDir('pinauthd-store-')));
 afterEach(() => cleanup());
 
 describe('round trip and modes', () => {
+  test('a state directory reached through our own link opens (systemd: /var/lib/pinauthd -> private/pinauthd)', async () => {
+    await mkdir(path.join(dir, 'private', 'pinauthd'), { recursive: true, mode: 0o700 });
+    await symlink('private/pinauthd', path.join(dir, 'pinauthd'));
+    const file = path.join(dir, 'pinauthd', 'tokens.json');
+    const store = await TokenStore.open(file, silent);
+    await store.saveAccount(account());
+    await store.close();
+    assert.deepEqual(JSON.parse(await readFile(path.join(dir, 'private', 'pinauthd', 'tokens.json'), 'utf8')).accounts, [account()]);
+  });
+
   test('data survives a close and a reopen, and is what the file holds', async () => {
     const file = path.join(dir, 'state', 'tokens.json');
     const store = await TokenStore.open(file, silent);
