@@ -417,13 +417,16 @@ export async function startApiProxy(opts: ApiProxyOptions): Promise<ApiProxy> {
   }
 
   const limits = opts.limits ?? {};
+  const headersTimeout = limits.headersTimeoutMs ?? 10_000;
   const server = http.createServer({
     maxHeaderSize: MAX_HEADER_BYTES,
-    headersTimeout: limits.headersTimeoutMs ?? 10_000,
+    headersTimeout,
     requestTimeout: limits.requestTimeoutMs ?? 300_000,
     keepAliveTimeout: 5_000,
-    // how often Node checks the two timeouts above (default 30 s)
-    connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs ?? 1_000),
+    // How often Node checks the two timeouts above (default 30 s): a client that stalls its
+    // headers is cut within 1.5 x headersTimeout. Each check wakes the daemon, also when it
+    // is idle with no connection (every second was 10 times its idle wake-ups).
+    connectionsCheckingInterval: headersTimeout / 2,
   });
   server.setTimeout(limits.idleTimeoutMs ?? 60_000, (sock: Socket) => sock.destroy());
   server.on('connection', (sock: Socket) => {
