@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { PinauthError } from '../errors.js';
 import { normalizeProxySetting, parseProxyUrl } from '../oauth/proxy-policy.js';
+import { isLoopbackHost } from '../oauth/url-policy.js';
 import { validateFileConfigSchema } from '../generated/config-validator.js';
 import { describeJsonError } from './json-position.js';
 import { PRESETS } from './presets.js';
@@ -138,10 +139,6 @@ function deepMerge(base: unknown, over: unknown): unknown {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
   return out;
-}
-
-function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
 /** provider.proxy: null (not set: the environment decides), '' (none) or a usable proxy URL. */

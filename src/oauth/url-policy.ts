@@ -14,8 +14,10 @@ export function isLoopbackHost(hostname: string): boolean {
   if (kind === 4) return host.startsWith('127.');
   if (kind === 6) {
     if (host === '::1' || /^(0{1,4}:){7}0{0,3}1$/.test(host)) return true;
+    // IPv4-mapped 127/8: written ::ffff:127.0.0.1, which URL parsing turns into ::ffff:7f00:1
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host);
-    return mapped !== null && mapped[1]!.startsWith('127.');
+    if (mapped) return mapped[1]!.startsWith('127.');
+    return /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(host);
   }
   return false;
 }

@@ -13,6 +13,7 @@ import {
 } from '../../src/config/index.js';
 import { isPinauthError, PinauthError } from '../../src/errors.js';
 import { tempDir } from '../helpers/config-tmp.js';
+import { isLoopbackHost } from '../../src/oauth/url-policy.js';
 
 const KEY = 'ck-config-file-key';
 const SECRET = 'CANARY-consumer-secret-in-file';
@@ -291,6 +292,18 @@ describe('presets', () => {
     assert.deepEqual(problemsOf(() => resolveConfig({ ...base, provider: { preset: 'local', baseUrl: 'http://10.0.0.2:8723' } }, { env })), [
       '/provider/baseUrl: must be https (plain http is allowed only to a loopback host)',
     ]);
+    // The config accepts exactly the loopback hosts the OAuth client sends plain http to (one
+    // check, src/oauth/url-policy.ts): it accepted fewer, and so told a user who wrote
+    // *.localhost or an IPv4-mapped ::ffff:127.0.0.1 that the client would refuse it.
+    for (const loop of ['http://app.localhost:8723', 'http://[::ffff:127.0.0.1]:8723', 'http://[::1]:8723', 'http://127.1.2.3:8723']) {
+      const ok = resolveConfig({ ...base, provider: { preset: 'local', baseUrl: loop } }, { env }).provider;
+      assert.ok(isLoopbackHost(new URL(ok.requestTokenUrl).hostname), loop);
+    }
+    for (const far of ['http://localhost.example.com:8723', 'http://[::ffff:10.0.0.1]:8723', 'http://128.0.0.1:8723']) {
+      assert.deepEqual(problemsOf(() => resolveConfig({ ...base, provider: { preset: 'local', baseUrl: far } }, { env })), [
+        '/provider/baseUrl: must be https (plain http is allowed only to a loopback host)',
+      ], far);
+    }
     assert.deepEqual(problemsOf(() => resolveConfig({ ...base, provider: { preset: 'local', signatureMethod: 'PLAINTEXT' } }, { env })), [
       '/provider/baseUrl: PLAINTEXT signatures send the secrets themselves and need https',
     ]);

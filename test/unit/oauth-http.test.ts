@@ -27,6 +27,9 @@ describe('oauth http: URL policy', () => {
   it('knows loopback hosts', () => {
     for (const h of ['127.0.0.1', '127.255.0.9', 'localhost', 'LOCALHOST', '[::1]', '::1', '::ffff:127.0.0.1']) assert.ok(isLoopbackHost(h), h);
     for (const h of ['128.0.0.1', '10.0.0.1', '127.example.com', 'localhost.example.com', '::2', '[::]', '0.0.0.0', '::ffff:10.0.0.1']) assert.ok(!isLoopbackHost(h), h);
+    // as URL parsing writes them: an IPv4-mapped address in hex
+    for (const u of ['http://[::ffff:127.0.0.1]/', 'http://[::ffff:127.9.8.7]/']) assert.ok(isLoopbackHost(new URL(u).hostname), u);
+    for (const u of ['http://[::ffff:10.0.0.1]/', 'http://[::ffff:128.0.0.1]/', 'http://[::ffff:7f00:1:2]/']) assert.ok(!isLoopbackHost(new URL(u).hostname), u);
   });
   it('refuses to run with NODE_TLS_REJECT_UNAUTHORIZED=0', async () => {
     assert.throws(() => checkTlsEnvironment({ NODE_TLS_REJECT_UNAUTHORIZED: '0' }), (e: unknown) => isPinauthError(e, 'OAUTH_INSECURE'));
