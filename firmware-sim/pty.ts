@@ -113,8 +113,11 @@ export async function startPtySim(options: PtySimOptions): Promise<PtySim> {
     async replug() {
       if (closed) throw new Error('PtySim is closed');
       if (socat) return;
-      await plugIn();
+      // Powered up before the port appears, as a USB device is: a reset after the host could
+      // open the port would blank a frame the host had already sent (what it boots with and
+      // says while no one listens is lost, as on a real UART; the host asks again on open).
       if (options.resetOnReplug ?? true) device.reset();
+      await plugIn();
     },
     async close() {
       if (closed) return;

@@ -98,8 +98,9 @@ export async function startTcpSim(options: TcpSimOptions): Promise<TcpSim> {
     async replug() {
       if (closed) throw new Error('TcpSim is closed');
       if (server) return;
-      await listen();
+      // Powered up before it listens again, like the PTY link (see pty.ts).
       if (options.resetOnReplug ?? true) device.reset();
+      await listen();
     },
     async close() {
       if (closed) return;

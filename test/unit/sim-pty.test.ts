@@ -92,6 +92,23 @@ test('unplug kills the pair (host read ends, path gone); replug brings it back w
   assert.equal(await second.reader.next(/^[0-9#*]$/), '7');
 });
 
+test('replug power-cycles the device before the port appears, so nothing the host sends on open is wiped', async (t) => {
+  // The host reopens as soon as the path is back (the daemon retries every few hundred ms):
+  // a reset after that would blank the frame it had just sent, and it would never know.
+  const device = new SimDevice({ profile: 'lcd20x4', delimiter: 'CRLF' });
+  const sim = await startPtySim({ device });
+  t.after(() => sim.close());
+  const pathAtReset: boolean[] = [];
+  const reset = device.reset.bind(device);
+  device.reset = () => {
+    pathAtReset.push(fs.existsSync(sim.hostPath));
+    reset();
+  };
+  await sim.unplug();
+  await sim.replug();
+  assert.deepEqual(pathAtReset, [false], 'reset once, while the port did not exist');
+});
+
 test('the host can close and reopen the port without killing the pair', async (t) => {
   const device = new SimDevice({ profile: 'lcd20x4', delimiter: 'CRLF' });
   const sim = await startPtySim({ device });
