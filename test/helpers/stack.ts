@@ -79,6 +79,8 @@ export class DaemonProcess {
   constructor(args: string[], env: NodeJS.ProcessEnv, entry: readonly string[] = DAEMON_ENTRY, wrap: readonly string[] = []) {
     const argv = [...wrap, process.execPath, ...entry, ...args];
     this.child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Input typed after the process ended (EPIPE) is not the test's failure: its exit says more.
+    this.child.stdin!.on('error', () => {});
     let buf = '';
     this.child.stdout!.setEncoding('utf8').on('data', (c: string) => {
       buf += c;
