@@ -35,9 +35,10 @@ async function cycles(t: TestContext, transport: 'pty' | 'tcp', count: number): 
     await s.waitForScreen(awaitingPinFrame(url, digits), 5000, `cycle ${i}: echo of ${digits}`);
     await s.link.unplug();
     await d.waitForLog(() => countLogs(d, OUTAGE) >= i, 10_000, `cycle ${i}: the outage logged`);
-    await s.link.replug();
-    assert.deepEqual(s.screen().map((r) => r.trim()), ['', '', '', ''], 'the device came back blank (power-cycled)');
+    // The device powers up blank before its port is back (test/unit/sim-pty.test.ts), and the
+    // daemon may redraw before replug() returns: count what it sends from here.
     const mark = cmds.mark;
+    await s.link.replug();
     await d.waitForLog(() => countLogs(d, BACK) >= i, 10_000, `cycle ${i}: reconnected`);
     // Fully redrawn, and the half-typed entry is gone from the keypad and the screen alike.
     await s.waitForScreen(awaitingPinFrame(url, ''), 5000, `cycle ${i}: the full frame redrawn`).catch((e: Error) => {
