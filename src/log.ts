@@ -1,16 +1,16 @@
 /**
  * The one root logger: pino JSON lines to stdout (journald records them), child loggers per
- * module via `logger.child({ module })`, and one scrub of every entry before it is written:
- * the value of every secret key (SECRET_KEYS, exact and case-sensitive) is replaced at any
- * depth down to MAX_SCRUB_DEPTH, and text, wherever it is (the message, any string value, an
- * error's message and stack), loses OAuth parameter and Authorization values
- * (src/untrusted.ts), since a provider's or a device's words can carry them. Callers still
- * keep secrets out of message strings and build log objects with these key names.
+ * module via `logger.child({ module })`.
  *
- * One walk instead of pino's `redact` paths: those were 64 paths (16 keys at 4 depths),
- * parsed at every start and matched against every entry, enough work that V8 compiled their
- * code with its optimising compiler before the first screen (~4 MiB of memory,
- * docs/performance.md), and they stopped at 3 levels.
+ * Secrets are kept out in two layers fed by one list (SECRET_KEYS):
+ * - pino's `redact` paths replace the value of every secret key at the top level and up to
+ *   three levels below, in every entry and in child loggers' bindings (pino's own guarantee);
+ * - one scrub of every entry before it is written replaces the same keys deeper down (to
+ *   MAX_SCRUB_DEPTH) and inside logged errors, which it describes as pino does (type, message,
+ *   stack), and takes OAuth parameter and Authorization values out of all text (the message,
+ *   any string value, an error's message and stack: src/untrusted.ts), since a provider's or a
+ *   device's words can carry them.
+ * Callers still keep secrets out of message strings and build log objects with these key names.
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
 import { redactOAuthText } from './untrusted.js';
@@ -42,6 +42,11 @@ export const SECRET_KEYS = [
 ] as const;
 
 const SECRET_KEY_SET: ReadonlySet<string> = new Set(SECRET_KEYS);
+
+/** Every pino redact path createLogger uses: each key at the top level and 1-3 levels below. */
+export const redactPaths: readonly string[] = Object.freeze(
+  SECRET_KEYS.flatMap((key) => ['', '*.', '*.*.', '*.*.*.'].map((levels) => `${levels}${key}`)),
+);
 
 export const REDACTED = '[redacted]';
 
@@ -114,12 +119,13 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
         ? humanDestination(opts.destination ?? 1)
         : // sync so that the last lines before process.exit() are not lost
           pino.destination({ fd: opts.destination ?? 1, sync: true });
-  const root = pino(
+  return pino(
     {
       level: opts.level,
       // journald adds pid, host and time of its own; keep an ISO time for plain stdout use
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: [...redactPaths], censor: REDACTED },
       formatters: { log: (obj) => scrub(obj) },
       // errors reach it already described by scrub(): pino's own err serializer would take
       // that plain object for an error of type Object
@@ -132,11 +138,4 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
     },
     destination as DestinationStream,
   );
-  // A child's bindings are written on every line it logs, and pino applies no formatter to
-  // them: scrubbed once, here. Children of children inherit this method.
-  const child = root.child;
-  root.child = function (this: Logger, bindings, options) {
-    return child.call(this, scrub(bindings), options);
-  } as typeof child;
-  return root;
 }

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger, SECRET_KEYS, REDACTED } from '../../src/log.js';
+import { createLogger, redactPaths, SECRET_KEYS, REDACTED } from '../../src/log.js';
 
 function capture(): { stream: Writable; lines: () => Record<string, unknown>[]; text: () => string } {
   const chunks: string[] = [];
@@ -91,6 +91,20 @@ test('levels filter and the default destination is a file descriptor written syn
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('redactPaths lists the nested and exact variants pino redacts', () => {
+  for (const p of ['consumerSecret', '*.consumerSecret', '*.*.consumerSecret', '*.*.*.consumerSecret', 'Authorization', '*.*.authorization']) {
+    assert.ok(redactPaths.includes(p), p);
+  }
+});
+
+test("child loggers' bindings are redacted by pino's redact paths, nested ones too", () => {
+  const out = capture();
+  const log = createLogger({ level: 'info', destination: out.stream });
+  log.child({ module: 'x', peer: { auth: { token_secret: 'CANARY-b2' } } }).child({ pin: 'CANARY-b3' }).info('bound twice');
+  assert.doesNotMatch(out.text(), /CANARY/);
+  assert.equal(out.lines()[0]!.module, 'x');
 });
 
 test('secret keys are redacted deeper down too (5 levels), in arrays, and in child bindings', () => {
