@@ -42,21 +42,21 @@ async function processRunning(name: string): Promise<boolean> {
   return false;
 }
 
+/** The device path with its links resolved; null, with a finding saying what to do, when it does not exist. */
+async function existingPath(check: string, port: string, fix: string, out: Finding[]): Promise<string | null> {
+  try {
+    return await realpath(port);
+  } catch {
+    out.push({ check, severity: 'fail', detail: `${port} does not exist`, fix });
+    return null;
+  }
+}
+
 /** A USB keypad read as a Linux input device (keypad.driver "evdev"): read access and a stable name. */
 async function checkInputPath(port: string, out: Finding[]): Promise<void> {
   const check = 'keypad device';
-  let real: string;
-  try {
-    real = await realpath(port);
-  } catch {
-    out.push({
-      check,
-      severity: 'fail',
-      detail: `${port} does not exist`,
-      fix: 'plug the keypad in, or set the right path (ls -l /dev/input/by-id/ lists USB keyboards and keypads as ...-event-kbd)',
-    });
-    return;
-  }
+  const real = await existingPath(check, port, 'plug the keypad in, or set the right path (ls -l /dev/input/by-id/ lists USB keyboards and keypads as ...-event-kbd)', out);
+  if (real === null) return;
   try {
     await access(real, constants.R_OK);
     out.push({ check, severity: 'ok', detail: `${port} -> ${real} is readable` });
@@ -104,18 +104,8 @@ async function checkSerialPath(role: string, port: string, daemonRunning: boolea
     );
     return;
   }
-  let real: string;
-  try {
-    real = await realpath(port);
-  } catch {
-    out.push({
-      check,
-      severity: 'fail',
-      detail: `${port} does not exist`,
-      fix: 'plug the device in, or set the right path (ls -l /dev/serial/by-id/ lists USB serial devices by name)',
-    });
-    return;
-  }
+  const real = await existingPath(check, port, 'plug the device in, or set the right path (ls -l /dev/serial/by-id/ lists USB serial devices by name)', out);
+  if (real === null) return;
   const dev = basename(real);
   try {
     await access(real, constants.R_OK | constants.W_OK);
