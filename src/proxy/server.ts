@@ -402,11 +402,18 @@ export async function startApiProxy(opts: ApiProxyOptions): Promise<ApiProxy> {
     });
   }
 
-  /** A 401 that says the token is dead (revoked, expired), as the OAuth client reads provider errors. */
+  /**
+   * A 401 that may say the token is dead (revoked, expired), as the OAuth client reads provider
+   * errors. Twitter's code 32 ("Could not authenticate you") is read as the token's too: the
+   * proxy signs only while authorized, and what it reports is only a reason for the daemon to
+   * verify the token (at most once per minVerifyInterval), which decides; nothing is dropped on
+   * this answer alone.
+   */
   function deadTokenReason(status: number, headers: http.IncomingHttpHeaders, body: Buffer): PinauthError | null {
     const err = providerError(
       { status, body: body.toString('utf8'), headers: { get: (n: string) => (headers[n.toLowerCase()] as string | undefined) ?? null } },
       'verify',
+      { consumerProven: true },
     );
     if (err.code !== 'OAUTH_TOKEN_REJECTED') return null;
     return new PinauthError(

@@ -119,6 +119,18 @@ test('a 401 that says the token is dead is passed on with the reason and reporte
   assert.equal(f.rejected[0]!.code, 'OAUTH_TOKEN_REJECTED');
 });
 
+test("a 401 with Twitter's code 32 (could not authenticate) is reported too, for the daemon to verify", async (t) => {
+  const f = await withProxy(t);
+  // The provider's answer to a token it cannot authenticate with (here: the wrong secret).
+  f.account = { ...f.account, tokenSecret: 'not-the-token-secret' };
+  const r = await viaSocket(f.socket, { path: '/2/users/me' });
+  assert.equal(r.status, 401);
+  assert.equal(r.json().errors[0].code, 32);
+  assert.match(String(r.headers['pinauthd-reason']), /no longer valid/);
+  assert.equal(f.rejected.length, 1);
+  assert.equal(f.rejected[0]!.code, 'OAUTH_TOKEN_REJECTED');
+});
+
 test('other API errors pass through untouched and do not report the token', async (t) => {
   const f = await withProxy(t);
   const r = await viaSocket(f.socket, { method: 'POST', path: '/1.1/statuses/update.json', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'other=1' });
