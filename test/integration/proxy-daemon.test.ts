@@ -3,7 +3,7 @@
  * with socketPath, and curl itself), `pinauthd request`, the 503 before authorization, a token
  * revoked at the provider, socket activation as systemd does it, and no secret in any output.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -140,27 +140,36 @@ describe('the signing proxy in the daemon', () => {
   });
 });
 
+/**
+ * The daemon under systemd-socket-activate, as pinauthd.socket starts it: the socket listens
+ * first and the daemon is started on the first connection. Returns the socket path and what
+ * socket-activate and the daemon printed so far.
+ */
+async function socketActivated(t: TestContext, s: Stack): Promise<{ sock: string; out: () => string }> {
+  const sock = path.join(path.dirname(s.storePath), '..', 'activated.sock');
+  const act = spawn('systemd-socket-activate', ['-l', sock, '--fdname=api', process.execPath, ...DAEMON_ENTRY, 'run', '--config', s.configPath], { env: s.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const actExited = new Promise<void>((resolve) => act.on('close', () => resolve()));
+  // The daemon (socket-activate execs it) is gone before the stack removes its state directory:
+  // a daemon still writing there made the removal fail with ENOTEMPTY.
+  t.after(async () => {
+    act.kill('SIGKILL');
+    await actExited;
+    await s.close();
+  });
+  let out = '';
+  act.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+  act.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
+  for (let i = 0; i < 500 && !out.includes('Listening on'); i++) await new Promise((r) => setTimeout(r, 10));
+  return { sock, out: () => out };
+}
+
 describe('socket activation (systemd passes the listening socket)', () => {
   it('serves on the socket it was handed; a connection made before the daemon ran is answered', async (t) => {
     const s = await Stack.start({ profile: 'lcd20x4', keypadMode: 'keys' });
-    const sock = path.join(path.dirname(s.storePath), '..', 'activated.sock');
-    // systemd-socket-activate listens, and starts the daemon (as the unit does) on the first connection
-    const act = spawn('systemd-socket-activate', ['-l', sock, '--fdname=api', process.execPath, ...DAEMON_ENTRY, 'run', '--config', s.configPath], { env: s.env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    const actExited = new Promise<void>((resolve) => act.on('close', () => resolve()));
-    // The daemon (socket-activate execs it) is gone before the stack removes its state directory:
-    // a daemon still writing there made the removal fail with ENOTEMPTY.
-    t.after(async () => {
-      act.kill('SIGKILL');
-      await actExited;
-      await s.close();
-    });
-    let out = '';
-    act.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
-    act.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
-    for (let i = 0; i < 500 && !out.includes('Listening on'); i++) await new Promise((r) => setTimeout(r, 10));
+    const { sock, out } = await socketActivated(t, s);
     const first = await viaSocket(sock, { path: '/2/users/me' });
-    assert.equal(first.status, 503, out);
-    const listening = out.split('\n').filter((l) => l.includes('API proxy listening')).map((l) => JSON.parse(l) as { socket: string });
+    assert.equal(first.status, 503, out());
+    const listening = out().split('\n').filter((l) => l.includes('API proxy listening')).map((l) => JSON.parse(l) as { socket: string });
     assert.deepEqual(listening.map((l) => l.socket), ['fd:3']);
   });
 
@@ -168,27 +177,16 @@ describe('socket activation (systemd passes the listening socket)', () => {
     const s = await Stack.start({ profile: 'lcd20x4', keypadMode: 'keys' });
     // a directory where the store file should be: the store cannot be opened, the daemon retries (no_store)
     await mkdir(s.storePath, { recursive: true });
-    const sock = path.join(path.dirname(s.storePath), '..', 'activated.sock');
-    const act = spawn('systemd-socket-activate', ['-l', sock, '--fdname=api', process.execPath, ...DAEMON_ENTRY, 'run', '--config', s.configPath], { env: s.env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    const actExited = new Promise<void>((resolve) => act.on('close', () => resolve()));
-    t.after(async () => {
-      act.kill('SIGKILL');
-      await actExited;
-      await s.close();
-    });
-    let out = '';
-    act.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
-    act.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
-    for (let i = 0; i < 500 && !out.includes('Listening on'); i++) await new Promise((r) => setTimeout(r, 10));
+    const { sock, out } = await socketActivated(t, s);
     for (;;) {
       // before the fix the connection waited in the backlog for as long as the store failed
       let timer: NodeJS.Timeout | undefined;
-      const hung = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within 60 s; daemon output:\n${out.slice(-2000)}`)), 60_000)));
+      const hung = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within 60 s; daemon output:\n${out().slice(-2000)}`)), 60_000)));
       const r = await Promise.race([viaSocket(sock, { path: '/2/users/me' }), hung]).finally(() => clearTimeout(timer));
       assert.equal(r.status, 503, r.text);
       if (/token store/.test(String(r.headers['pinauthd-reason']))) break;
       assert.match(String(r.headers['pinauthd-reason']), /starting/);
     }
-    assert.match(out, /"to":"no_store"/);
+    assert.match(out(), /"to":"no_store"/);
   });
 });
