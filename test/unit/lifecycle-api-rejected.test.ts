@@ -3,19 +3,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { transition, type MachineSettings, type State } from '../../src/lifecycle/machine.js';
 import type { Account } from '../../src/store/types.js';
+import { DEFAULT_MACHINE_SETTINGS } from '../helpers/machine-settings.js';
 
-const s: MachineSettings = {
-  pinTries: 3,
-  requestTokenTtlMs: 900_000,
-  verifyIntervalMs: 86_400_000,
-  verifyOnStart: true,
-  minVerifyIntervalMs: 60_000,
-  backoff: { initialMs: 1000, maxMs: 300_000 },
-  pinDigits: 7,
-  once: false,
-  quietAfterUnusedCodes: 3,
-  random: () => 0.5,
-};
+const s: MachineSettings = { ...DEFAULT_MACHINE_SETTINGS, minVerifyIntervalMs: 60_000 };
 const NOW = Date.parse('2026-11-29T12:00:00Z');
 const account: Account = {
   provider: 'twitter', consumerKey: 'ck', userId: '1', screenName: 'a', token: 't', tokenSecret: 'ts',

@@ -3,18 +3,9 @@ import { describe, it } from 'node:test';
 import { backoffMs, OFFLINE_RETRY_MAX_MS, transition, type Effect, type Event, type MachineSettings, type State, type Step } from '../../src/lifecycle/machine.js';
 import { PinauthError, type ErrorCode } from '../../src/errors.js';
 import type { Account, PendingAuthorization } from '../../src/store/types.js';
+import { DEFAULT_MACHINE_SETTINGS } from '../helpers/machine-settings.js';
 
-const s: MachineSettings = {
-  pinTries: 3,
-  requestTokenTtlMs: 900_000,
-  verifyIntervalMs: 86_400_000,
-  verifyOnStart: true,
-  backoff: { initialMs: 1000, maxMs: 300_000 },
-  pinDigits: 7,
-  once: false,
-  quietAfterUnusedCodes: 3,
-  random: () => 0.5,
-};
+const s: MachineSettings = DEFAULT_MACHINE_SETTINGS;
 const NOW = Date.parse('2026-11-29T12:00:00Z');
 const account: Account = {
   provider: 'twitter',

@@ -11,23 +11,14 @@ import { transition, type MachineSettings, type State } from '../../src/lifecycl
 import { NEW_CODE, noticeLines, pinMistakeLines, viewFor } from '../../src/lifecycle/screens.js';
 import type { PendingAuthorization } from '../../src/store/types.js';
 import type { View } from '../../src/device/types.js';
+import { DEFAULT_MACHINE_SETTINGS } from '../helpers/machine-settings.js';
 
 const GRIDS: Grid[] = [
   { cols: 16, rows: 2 },
   { cols: 20, rows: 4 },
 ];
 const NOW = Date.parse('2026-12-01T12:00:00Z');
-const settings: MachineSettings = {
-  pinTries: 3,
-  requestTokenTtlMs: 900_000,
-  verifyIntervalMs: 86_400_000,
-  verifyOnStart: true,
-  backoff: { initialMs: 1000, maxMs: 300_000 },
-  pinDigits: 7,
-  once: false,
-  quietAfterUnusedCodes: 3,
-  random: () => 0.5,
-};
+const settings: MachineSettings = DEFAULT_MACHINE_SETTINGS;
 const pending = (token: string): PendingAuthorization => ({
   provider: 'twitter',
   consumerKey: 'ck',
