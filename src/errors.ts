@@ -40,6 +40,8 @@ export const ErrorCodes = {
   PERMISSION_DENIED: { exit: 77, short: ['No permission', 'see the log'] },
   // input
   PIN_FORMAT: { exit: 1, short: ['Digits only', 'type the PIN'] },
+  /** The console's input ended (`login --console` with stdin closed): nobody can type a PIN. */
+  INPUT_CLOSED: { exit: 1, short: ['Input closed', 'nothing stored'] },
   USAGE: { exit: 2, short: ['Usage error', ''] },
   INTERNAL: { exit: 70, short: ['Internal error', 'restarting'] },
 } as const satisfies Record<string, { exit: number; short: readonly [string, string] }>;

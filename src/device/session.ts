@@ -32,6 +32,8 @@ export interface DeviceSessionEvents {
   connected: [];
   /** A port is gone or could not be opened; once per outage. Carries a PinauthError. */
   disconnected: [Error];
+  /** The keypad's input ended for good (the console's stdin): no key will come any more. */
+  input_closed: [];
   noise: [{ count: number; reason: string }];
 }
 
@@ -238,6 +240,13 @@ export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
     link.connected = true;
     link.attempt = 0;
     transport.on('data', (chunk) => input.push(chunk));
+    transport.once('ended', () => {
+      // A partial last line is counted as noise, never taken as a PIN.
+      input.end();
+      if (!link.carriesKeypad || this.#stopped) return;
+      this.#logger.info({ port: transport.description }, 'keypad input ended');
+      this.emit('input_closed');
+    });
     transport.once('close', (err) => {
       input.end();
       if (link.transport !== transport) return;

@@ -61,6 +61,8 @@ export interface DaemonOptions {
   notifier?: NotifierLike;
   /** Exit (resolve `done`) once a token is stored: `login --console`, `demo --once`. */
   once?: boolean;
+  /** A person at a terminal runs the flow (`login --console`): see MachineSettings.attended. */
+  attended?: boolean;
   now?: () => number;
   random?: () => number;
 }
@@ -100,6 +102,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly exitWhenAuthorized: boolean;
+  private readonly attended: boolean;
+  /** The keypad's input ended for good (the console's stdin). */
+  private inputClosed = false;
 
   private current: State = { name: 'starting' };
   /** The state whose screen is on the display (a stop after `--once` keeps "Authorized as"). */
@@ -128,15 +133,21 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
     this.exitWhenAuthorized = opts.once ?? false;
+    this.attended = opts.attended ?? false;
     this.listenTo(this.device);
   }
 
   private readonly onKeyEvent = (ev: KeypadEvent): void => this.onKey(ev);
   private readonly onConnected = (): void => this.render();
+  private readonly onInputClosed = (): void => {
+    this.inputClosed = true;
+    this.dispatch({ type: 'input_closed' });
+  };
 
   private listenTo(device: DeviceLike): void {
     device.on('key', this.onKeyEvent);
     device.on('connected', this.onConnected);
+    device.on('input_closed', this.onInputClosed);
   }
 
   private useConfig(config: Config): void {
@@ -164,6 +175,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       quietAfterUnusedCodes: d.quietAfterUnusedCodes,
       random: this.random,
       providerOnLoopback: this.providerOnLoopback,
+      attended: this.attended,
+      inputClosed: this.inputClosed,
     };
   }
 
@@ -207,6 +220,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       const old = this.device;
       old.off('key', this.onKeyEvent);
       old.off('connected', this.onConnected);
+      old.off('input_closed', this.onInputClosed);
       await old.stop().catch((e: unknown) => this.log.warn({ err: toPinauthError(e).toLog() }, 'device stop failed'));
       this.device = device;
       this.listenTo(device);

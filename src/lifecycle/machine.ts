@@ -28,13 +28,17 @@
  *   confirm_reauth the keypad asked to re-authorize      (asks "#=yes *=no")
  *   quiet          quietAfterUnusedCodes codes in a row  nothing: no provider traffic until a
  *                  expired with no PIN typed             key is pressed ("Press # for a new code")
- *   stopped        SIGTERM/SIGINT, --once done, or a     nothing; an access token issued
- *                  store no retry opens (another live    meanwhile is still saved; fail (exit
- *                  daemon, a refused state directory)    with the error's code) after a failure
+ *   stopped        SIGTERM/SIGINT, --once done, a store  nothing; an access token issued
+ *                  no retry opens (another live daemon,  meanwhile is still saved; fail (exit
+ *                  a refused state directory), or with   with the error's code) after a failure
+ *                  a person at the terminal (`attended`):
+ *                  an app the provider refuses, or the
+ *                  input ended before a PIN was accepted
  *
  *   events: started, loaded, verified, verify_failed, requested, request_failed, pin, pin_invalid,
  *   exchanged, exchange_failed, stored, store_failed, timer, reloaded, fresh, keypress, reauth,
- *   confirm, logged_out, stop (the Event type below says what each carries).
+ *   confirm, logged_out, api_rejected, input_closed, stop (the Event type below says what each
+ *   carries).
  *
  * `show` (draw the state's screen, set the keypad mode, tell systemd) comes first in the
  * effects of every state change (but the stop after `--once`, which keeps "Authorized as"),
@@ -141,6 +145,8 @@ export type Event =
   | { type: 'logged_out' }
   /** An API call through the signing proxy got a 401 that says the token is dead. */
   | { type: 'api_rejected'; now: number }
+  /** The keypad's input ended for good (the console's stdin); `inputClosed` is set from now on. */
+  | { type: 'input_closed' }
   | { type: 'stop' };
 
 export type StoreWrite = 'account' | 'pending';
@@ -195,6 +201,14 @@ export interface MachineSettings {
   random: () => number;
   /** The provider is on this machine: a refused connection is then not a missing network. */
   providerOnLoopback?: boolean;
+  /**
+   * A person at a terminal runs the flow and waits for its end (`login --console`): a failure
+   * that only a person can fix ends the run with its error, instead of the daemon's slow
+   * retry for a fix and a reload.
+   */
+  attended: boolean;
+  /** The keypad's input has ended for good (after `input_closed`): nobody can type any more. */
+  inputClosed?: boolean;
 }
 
 /**
@@ -209,11 +223,6 @@ export function backoffMs(attempt: number, s: MachineSettings, retryAfterMs?: nu
 
 /** Errors that no retry fixes without a person changing something (config, app settings). */
 const NEEDS_A_PERSON = new Set(['OAUTH_BAD_CONSUMER', 'OAUTH_CALLBACK_SETTINGS', 'OAUTH_INSECURE', 'OAUTH_REJECTED']);
-
-/** Whether waiting out this error is pointless until a person changes something. */
-export function needsAPerson(error: PinauthError): boolean {
-  return NEEDS_A_PERSON.has(error.code);
-}
 
 /**
  * Store failures at open that no retry fixes: another live daemon holds the state directory
@@ -270,9 +279,49 @@ function workOf(state: State, s: MachineSettings): Effect[] {
   }
 }
 
-/** Enter `state` with its own work, after `before` (store writes that must come first). */
+/**
+ * Enter `state` with its own work, after `before` (store writes that must come first), unless
+ * the run must end instead (endOfRun): then `before` is still carried out.
+ */
 function go(state: State, s: MachineSettings, ...before: Effect[]): Step {
+  const end = endOfRun(state, s);
+  if (end) return fail(end, ...before);
   return enter(state, s, ...before, ...workOf(state, s));
+}
+
+/** Stop for a failure no retry fixes: shown, then the process exits with its code. */
+function fail(error: PinauthError, ...before: Effect[]): Step {
+  return { state: { name: 'stopped', error }, effects: [SHOW, ...before, { kind: 'fail', error }] };
+}
+
+/** States that wait for someone at the keypad, or lead only there (a code fetched for a PIN). */
+function waitsForInput(state: State): boolean {
+  switch (state.name) {
+    case 'requesting':
+    case 'awaiting_pin':
+    case 'quiet':
+    case 'confirm_reauth':
+      return true;
+    case 'waiting':
+      return state.then.name !== 'verifying';
+    default:
+      return false;
+  }
+}
+
+function inputClosedError(): PinauthError {
+  return new PinauthError('INPUT_CLOSED', 'input closed before a PIN was accepted; nothing stored');
+}
+
+/**
+ * Why entering `state` would leave someone waiting for nothing, so the run ends instead: the
+ * input has ended and the state wants a key, or (attended) the state waits for a fix that
+ * only a person can make.
+ */
+function endOfRun(state: State, s: MachineSettings): PinauthError | null {
+  if (s.inputClosed && waitsForInput(state)) return inputClosedError();
+  if (s.attended && state.name === 'waiting' && NEEDS_A_PERSON.has(state.error.code)) return state.error;
+  return null;
 }
 
 function stay(state: State): Step {
@@ -371,15 +420,19 @@ export function transition(state: State, event: Event, s: MachineSettings): Step
     if (state.name === 'requesting') return { state, effects: [remove] };
     return go({ name: 'requesting' }, s, remove, ...(holdsRequestToken(state) ? [CLEAR_PENDING] : []));
   }
+  if (event.type === 'input_closed') {
+    // Nobody can type any more: a state that waits for a key ends the run now; a PIN already
+    // out (exchanging, saving, verifying) still goes through, and go() ends the run should
+    // the flow come back to a state that wants a key (a wrong PIN).
+    return waitsForInput(state) ? fail(inputClosedError()) : stay(state);
+  }
 
   switch (state.name) {
     case 'starting':
     case 'no_store':
       if (event.type === 'started' && state.name === 'starting') return { state, effects: [SHOW, { kind: 'open_store' }] };
       if (event.type === 'store_failed' && event.what === 'open') {
-        if (storeRefusedForGood(event.error)) {
-          return { state: { name: 'stopped', error: event.error }, effects: [SHOW, { kind: 'fail', error: event.error }] };
-        }
+        if (storeRefusedForGood(event.error)) return fail(event.error);
         // Shown, not exited on: a restart loop would show nothing. Retried until it opens.
         const attempt = state.name === 'no_store' ? state.attempt + 1 : 1;
         const first = state.name === 'starting';

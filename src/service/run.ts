@@ -17,7 +17,6 @@ import { acquireInstanceLock, liveLockOwner, type InstanceLock } from '../store/
 import { TokenStore } from '../store/token-store.js';
 import { controlSocketPath, startControlServer, type ControlCommand } from './control.js';
 import { Daemon } from '../lifecycle/daemon.js';
-import { needsAPerson } from '../lifecycle/machine.js';
 import { createNotifier } from './notify.js';
 import { processFigures } from './process-figures.js';
 
@@ -173,6 +172,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     device,
     notifier: createNotifier({ logger }),
     once: opts.once,
+    attended: opts.console,
   });
 
   // The control socket (`pinauthd status/reauth/logout`) opens once the first screen has
@@ -289,8 +289,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     process.exit(70);
   });
 
-  // A store no retry opens (a refused state directory, another daemon): its reason is on the
-  // display; the process exits with its code and message, as when it fails before the device.
+  // A failure no retry fixes (a refused state directory, another daemon; at a terminal also an
+  // app the provider refuses, or the end of input before a PIN): its reason is on the display;
+  // the process exits with its code and message, as when it fails before the device.
   let fatal: PinauthError | null = null;
   daemon.once('failed', (e) => {
     fatal = e;
@@ -301,34 +302,6 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     daemon.once('done', (account) => {
       log.info({ screenName: account.screenName }, 'token stored; exiting (--once)');
       if (opts.console) process.stdout.write(`The token is stored in ${config.store.path}\n`);
-      void daemon.stop().finally(finished);
-    });
-  }
-
-  if (opts.console) {
-    // The terminal is the keypad: at the end of input (Ctrl-D, a closed pipe) nobody can
-    // type a PIN any more, so stop instead of "reconnecting" to a closed stdin forever. A PIN
-    // already sent is still exchanged and stored (stop() waits for it).
-    device.once('disconnected', () => {
-      if (daemon.state.name === 'stopped') return; // --once already finished
-      void daemon.stop().finally(() => {
-        const a = held.store?.account(config.provider.name, config.credentials.consumerKey);
-        if (a && storedByThisRun()) {
-          process.stdout.write(`\nAuthorized as @${a.screenName}. The token is stored in ${config.store.path}\n`);
-        } else {
-          process.stderr.write('pinauthd: end of input before a PIN was accepted; nothing stored\n');
-          exitCode = 1;
-        }
-        finished();
-      });
-    });
-    // The daemon waits out an app the provider refuses (a wrong consumer secret, no callback
-    // URL) at the slowest pace, for a fix and a SIGHUP; a person at a terminal is better told
-    // at once: the message and the exit status of the error (4 for the provider).
-    daemon.on('state', (s) => {
-      if (s.name !== 'waiting' || !needsAPerson(s.error)) return;
-      process.stderr.write(`pinauthd: ${s.error.message}\n`);
-      exitCode = s.error.exitCode;
       void daemon.stop().finally(finished);
     });
   }

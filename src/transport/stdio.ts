@@ -6,7 +6,6 @@ import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { PinauthError } from '../errors.js';
 import type { Transport, TransportEvents } from './types.js';
-import { disconnectedError } from './errors.js';
 
 export interface StdioTransportOptions {
   input?: Readable;
@@ -21,7 +20,8 @@ export class StdioTransport extends EventEmitter<TransportEvents> implements Tra
   readonly #onData = (chunk: Buffer | string): void => {
     this.emit('data', typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   };
-  readonly #onEnd = (): void => this.#finish(disconnectedError('stdin', new Error('end of input')));
+  // The end of stdin is not an unplug: nothing reopens it, and stdout still takes the screens.
+  readonly #onEnd = (): void => void this.emit('ended');
 
   constructor(opts: StdioTransportOptions = {}) {
     super();
@@ -50,15 +50,11 @@ export class StdioTransport extends EventEmitter<TransportEvents> implements Tra
   }
 
   async close(): Promise<void> {
-    this.#finish(null);
-  }
-
-  #finish(err: (Error & { disconnected?: boolean }) | null): void {
     if (!this.#open) return;
     this.#open = false;
     this.#input.off('data', this.#onData);
     this.#input.off('end', this.#onEnd);
     this.#input.pause();
-    this.emit('close', err);
+    this.emit('close', null);
   }
 }

@@ -14,6 +14,11 @@ export interface TransportEvents {
    * `disconnected: true` for an unplug, a dropped TCP link or a vanished device path.
    */
   close: [error: (Error & { disconnected?: boolean }) | null];
+  /**
+   * No byte will come any more, for good, while writes still go out: stdin at its end
+   * (Ctrl-D, a closed pipe) with stdout still there. Only the console's stdio has it.
+   */
+  ended: [];
 }
 
 export interface Transport extends EventEmitter<TransportEvents> {

@@ -9,6 +9,7 @@ export const DEFAULT_MACHINE_SETTINGS: MachineSettings = Object.freeze({
   backoff: { initialMs: 1000, maxMs: 300_000 },
   pinDigits: 7,
   once: false,
+  attended: false,
   quietAfterUnusedCodes: 3,
   random: () => 0.5,
 });

@@ -3,6 +3,7 @@
  * login --console, and the exit codes of src/cli.ts.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -231,13 +232,23 @@ describe('operator commands', () => {
     assert.equal(JSON.parse(st.stdout).account.screenName, 'twitterapi');
   });
 
-  it('login --console: the end of input before a PIN exits 1 and stores nothing', async () => {
+  it('login --console: the end of input before a PIN exits 1 and stores nothing, without a retry', async () => {
     const d = s.spawn(['login', '--console']);
     await s.pendingToken(); // the daemon waits for a PIN (its logs go to stderr in the console)
     d.child.stdin!.end();
     assert.equal(await d.exited, 1, d.output.slice(-2000));
-    assert.match(d.stderr.join(''), /end of input before a PIN was accepted/);
+    assert.match(d.stderr.join(''), /^pinauthd: input closed before a PIN was accepted; nothing stored$/m);
+    assert.doesNotMatch(d.output, /unavailable|retrying/);
     assert.equal((await s.readStore()).accounts.length, 0);
+  });
+
+  it('login --console < /dev/null: exit 1 with the reason at once, and no code fetched for nobody', async () => {
+    const r = await runCli(s, ['login', '--console', '--config', s.configPath]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /^pinauthd: input closed before a PIN was accepted; nothing stored$/m);
+    assert.doesNotMatch(r.stdout + r.stderr, /unavailable|retrying|oauth_token=/);
+    assert.equal(s.provider.stats().request_token.requests, 0);
+    assert.equal(existsSync(s.storePath), false, 'nothing written');
   });
 });
 

@@ -2,11 +2,13 @@ import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import pino from 'pino';
 import { DeviceSession } from '../../src/device/session.js';
 import type { DisplayConfig, KeypadConfig } from '../../src/config/types.js';
 import type { KeypadEvent } from '../../src/device/types.js';
 import { isPinauthError } from '../../src/errors.js';
+import { StdioTransport } from '../../src/transport/stdio.js';
 import { MockBinding, SERIAL_9600, trackingBinding, unplug, until } from '../helpers/transport-mock.js';
 
 const logger = pino({ level: 'silent' });
@@ -122,5 +124,43 @@ test('two ports over TCP: a bridge that drops and comes back', async () => {
     await session.stop();
     for (const s of sockets) s.destroy();
     await new Promise<void>((r) => server.close(() => r()));
+  }
+});
+
+test('the console: the end of stdin is input_closed, not an outage; nothing reopens it, a partial line is no PIN, screens still go out', async () => {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let opened = 0;
+  const session = new DeviceSession({
+    display: { ...display('stdio'), driver: 'console', cols: 40, rows: 6 },
+    keypad: { ...keypad, mode: 'line' },
+    pin: { digits: 7 },
+    logger,
+    reconnect,
+    transportFactory: () => {
+      opened++;
+      return new StdioTransport({ input, output });
+    },
+  });
+  const keys: KeypadEvent[] = [];
+  const events: string[] = [];
+  session.on('key', (k) => keys.push(k));
+  session.on('noise', (n) => events.push(`noise: ${n.reason}`));
+  session.on('disconnected', () => events.push('disconnected'));
+  session.on('input_closed', () => events.push('input_closed'));
+  session.setKeypadContext({ kind: 'pin', digits: 7 });
+  try {
+    await session.start();
+    input.end('1234567'); // no Enter before the end
+    await until(() => events.includes('input_closed'), 'input_closed');
+    assert.deepEqual(events, ['noise: partial line at close', 'input_closed']);
+    assert.deepEqual(keys, []);
+    assert.equal(session.connected, true);
+    output.read();
+    await session.show({ state: 'stopped', title: 'Input closed', lines: ['nothing stored'] });
+    assert.match(String(output.read()), /Input closed/);
+    assert.equal(opened, 1);
+  } finally {
+    await session.stop();
   }
 });

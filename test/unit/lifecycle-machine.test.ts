@@ -497,6 +497,62 @@ describe('re-authorization, logout and stop', () => {
   });
 });
 
+describe('a person at the terminal (`login --console`)', () => {
+  const attended: MachineSettings = { ...s, attended: true, once: true };
+  const closed: MachineSettings = { ...attended, inputClosed: true };
+  const failed = (st: Step): string | undefined => (st.state.name === 'stopped' ? st.state.error?.code : undefined);
+  it('an app the provider refuses ends the run with its error at once, instead of the slow wait', () => {
+    const error = err('OAUTH_BAD_CONSUMER');
+    assert.deepEqual(transition({ name: 'requesting' }, { type: 'request_failed', error, now: NOW }, attended), {
+      state: { name: 'stopped', error },
+      effects: [SHOW, { kind: 'fail', error }],
+    });
+    assert.equal(transition({ name: 'requesting' }, { type: 'request_failed', error, now: NOW }, s).state.name, 'waiting', 'the daemon waits for a fix');
+  });
+  it('so does one at the exchange, and the used request token is still cleared', () => {
+    const error = err('OAUTH_CALLBACK_SETTINGS');
+    assert.deepEqual(transition(exchanging(), { type: 'exchange_failed', error, now: NOW }, attended), {
+      state: { name: 'stopped', error },
+      effects: [SHOW, { kind: 'clear_pending' }, { kind: 'fail', error }],
+    });
+  });
+  it('what a retry may fix still waits and retries (a provider down, no network)', () => {
+    assert.equal(next({ name: 'requesting' }, { type: 'request_failed', error: err('OAUTH_PROVIDER_DOWN'), now: NOW }, attended).name, 'waiting');
+  });
+  it('the end of input while a PIN is wanted ends the run: exit 1, nothing stored, the code kept for the next try', () => {
+    for (const st of [awaiting(), { name: 'requesting' } as State, { name: 'quiet' } as State]) {
+      const step = transition(st, { type: 'input_closed' }, closed);
+      assert.equal(failed(step), 'INPUT_CLOSED', st.name);
+      assert.deepEqual(step.effects.map((e) => e.kind), ['show', 'fail'], st.name);
+      assert.equal(step.state.name === 'stopped' && step.state.error?.exitCode, 1);
+    }
+  });
+  it('a PIN already out still goes through and stores its token', () => {
+    const out = transition(exchanging(), { type: 'input_closed' }, closed);
+    assert.deepEqual(out, { state: exchanging(), effects: [] });
+    const done = run(exchanging(), [
+      { type: 'input_closed' },
+      { type: 'exchanged', account, now: NOW },
+      { type: 'stored', what: 'account' },
+      { type: 'verified', account, now: NOW },
+    ], closed);
+    assert.deepEqual(done.effects, [SHOW, { kind: 'mark_verified', account }, { kind: 'exit', account }]);
+  });
+  it('a wrong PIN after the end of input ends the run instead of asking for another', () => {
+    const step = run(exchanging(), [{ type: 'input_closed' }, { type: 'exchange_failed', error: err('OAUTH_WRONG_PIN'), now: NOW }], closed);
+    assert.equal(failed(step), 'INPUT_CLOSED');
+    assert.ok(!step.effects.some((e) => e.kind === 'timer'));
+  });
+  it('input closed at start: a stored account is still verified; with none, no code is fetched for nobody', () => {
+    const starting: State = { name: 'starting' };
+    assert.deepEqual(transition(starting, { type: 'input_closed' }, closed), { state: starting, effects: [] });
+    assert.equal(next(starting, { type: 'loaded', account, pending: null, now: NOW }, closed).name, 'verifying');
+    const none = transition(starting, { type: 'loaded', account: null, pending: null, now: NOW }, closed);
+    assert.equal(failed(none), 'INPUT_CLOSED');
+    assert.ok(!none.effects.some((e) => e.kind === 'request_token'));
+  });
+});
+
 describe('why a new PIN flow started stays on the URL screen', () => {
   it('a damaged store reported at start is shown with the first URL', () => {
     const notice = err('STORE_CORRUPT');

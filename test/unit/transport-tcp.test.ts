@@ -63,20 +63,26 @@ test('bytes both ways, a drop is a disconnect, a close on purpose is not', async
   }
 });
 
-test('stdio: lines in, text out, end of input is a disconnect', async () => {
+test('stdio: lines in, text out; the end of input is `ended` (not an unplug), and the screen still goes out', async () => {
   const input = new PassThrough();
   const output = new PassThrough();
   const t = new StdioTransport({ input, output });
   const data: Buffer[] = [];
-  const closes: unknown[] = [];
+  const events: string[] = [];
   t.on('data', (b) => data.push(b));
-  t.on('close', (e) => closes.push(e));
+  t.on('close', () => events.push('close'));
+  t.on('ended', () => events.push('ended'));
   await t.open();
   input.write('1234567\n');
   await until(() => data.length > 0, 'stdin data');
   await t.write('PIN: 1234567\r\n');
   assert.equal(output.read()?.toString(), 'PIN: 1234567\r\n');
   input.end();
-  await until(() => closes.length > 0, 'end');
-  assert.equal((closes[0] as { disconnected?: boolean }).disconnected, true);
+  await until(() => events.length > 0, 'end');
+  assert.deepEqual(events, ['ended']);
+  assert.equal(t.isOpen, true);
+  await t.write('Checking PIN...\r\n');
+  assert.equal(output.read()?.toString(), 'Checking PIN...\r\n');
+  await t.close();
+  assert.deepEqual(events, ['ended', 'close']);
 });

@@ -32,7 +32,9 @@ export class ConsoleDisplay extends FrameDisplay {
       if (view.countdown) out.push(`The link ${view.countdown.label} in ${formatCountdown(view.countdown.until - now)}.`);
       if (view.pin) out.push(`PIN (${view.pin.digits} digits), then Enter (00 for a fresh link):`);
     } else {
-      out.push(head.join(' '));
+      // An error's short lines are a reason and what to do ("App key rejected - check
+      // key+secret"); other screens read as one phrase ("Authorized as @name").
+      out.push(head.join(view.tone === 'error' ? ' - ' : ' '));
       if (view.countdown) out.push(`(${view.countdown.label} ${formatCountdown(view.countdown.until - now)})`);
     }
     return out.join('\n') + '\n';
