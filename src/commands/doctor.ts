@@ -11,13 +11,14 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { toPinauthError } from '../errors.js';
 import { sendRequest } from '../oauth/http.js';
-import { describeProxy, proxyFor } from '../oauth/proxy-policy.js';
+import { describeProxy, PROXY_VARIABLES, proxyFor } from '../oauth/proxy-policy.js';
 import { checkTlsEnvironment } from '../oauth/url-policy.js';
 import { readStoreSnapshot } from '../store/token-store.js';
 import { listSerialPorts } from '../transport/serial.js';
 import { askDaemon, controlSocketPath } from '../service/control.js';
 import { apiSocketReport } from '../proxy/socket-path.js';
 import type { CommonOptions } from './operator.js';
+import { serviceEnvironment, UNIT_FILE } from './service-env.js';
 import { printJson, printLine } from './output.js';
 
 export type Severity = 'ok' | 'warn' | 'fail' | 'info';
@@ -155,12 +156,46 @@ async function checkSerialPath(role: string, port: string, daemonRunning: boolea
   }
 }
 
+/**
+ * The environment the service starts with, as its installed unit says (Environment=,
+ * EnvironmentFile=); this shell's when no unit is installed here. The findings say which, and
+ * name (never show) the proxy variables of this shell that the service does not have.
+ */
+async function serviceEnv(unitFile: string, out: Finding[]): Promise<NodeJS.ProcessEnv> {
+  const check = 'service environment';
+  let svc;
+  try {
+    svc = await serviceEnvironment(unitFile);
+  } catch (e) {
+    out.push({ check, severity: 'warn', detail: `cannot read ${unitFile} (${toPinauthError(e).message}): the proxy is judged with this shell's environment` });
+    return process.env;
+  }
+  if (svc === null) {
+    out.push({ check, severity: 'info', detail: `${unitFile} is not installed: the proxy is judged with this shell's environment` });
+    return process.env;
+  }
+  out.push({ check, severity: 'info', detail: `the proxy is judged as the service reads it: ${svc.files.join(', ')}` });
+  for (const u of svc.unreadable) {
+    out.push({ check, severity: 'warn', detail: `${u.file}: ${u.why}`, fix: 'run doctor as root (sudo pinauthd doctor); the service reads this file as root' });
+  }
+  const differs = PROXY_VARIABLES.filter((n) => (process.env[n] ?? '') !== (svc.env[n] ?? ''));
+  if (differs.length > 0) {
+    out.push({
+      check,
+      severity: 'info',
+      detail: `this shell's ${differs.join(', ')} ${differs.length > 1 ? 'differ' : 'differs'} from the service's, which does not see this shell`,
+      fix: 'put the proxy the service needs in /etc/pinauthd/environment, then systemctl restart pinauthd (docs/systemd.md, "Behind an HTTP proxy")',
+    });
+  }
+  return svc.env;
+}
+
 /** Which proxy each origin pinauthd calls goes through (the OAuth endpoints, then the API origins the socket forwards to). */
-function checkProxy(cfg: Config, out: Finding[]): boolean {
+function checkProxy(cfg: Config, env: NodeJS.ProcessEnv, out: Finding[]): boolean {
   const origins = [...new Set([new URL(cfg.provider.requestTokenUrl).origin, ...(cfg.proxy.enabled ? cfg.provider.apiOrigins : [])])];
   for (const origin of origins) {
     try {
-      out.push({ check: 'proxy', severity: 'info', detail: `${origin}: ${describeProxy(proxyFor(new URL(origin), cfg.provider.proxy))}` });
+      out.push({ check: 'proxy', severity: 'info', detail: `${origin}: ${describeProxy(proxyFor(new URL(origin), cfg.provider.proxy, env))}` });
     } catch (e) {
       out.push({ check: 'proxy', severity: 'fail', detail: toPinauthError(e).message, fix: 'correct or unset that proxy variable (http://[user:pass@]host:port), or set provider.proxy in the config' });
       return false;
@@ -169,9 +204,9 @@ function checkProxy(cfg: Config, out: Finding[]): boolean {
   return true;
 }
 
-async function checkProvider(cfg: Config, out: Finding[]): Promise<void> {
+async function checkProvider(cfg: Config, env: NodeJS.ProcessEnv, out: Finding[]): Promise<void> {
   const url = cfg.provider.requestTokenUrl;
-  if (!checkProxy(cfg, out)) return;
+  if (!checkProxy(cfg, env, out)) return;
   const started = Date.now();
   try {
     // An unsigned request: any answer (it will be an error) proves the provider is reachable,
@@ -181,6 +216,7 @@ async function checkProvider(cfg: Config, out: Finding[]): Promise<void> {
       maxReplyBytes: 65_536,
       allowHttpLoopback: cfg.provider.allowHttpLoopback,
       proxy: cfg.provider.proxy,
+      env,
     });
     const rtt = Date.now() - started;
     out.push({ check: 'provider', severity: 'ok', detail: `${new URL(url).origin} answered (HTTP ${reply.status}) in ${rtt} ms` });
@@ -236,12 +272,17 @@ async function checkStore(cfg: Config, out: Finding[]): Promise<void> {
   }
 }
 
-export async function runChecks(opts: CommonOptions): Promise<Finding[]> {
+/** `unitFile`: where the service's unit is (tests give their own). */
+export async function runChecks(opts: CommonOptions, { unitFile = UNIT_FILE }: { unitFile?: string } = {}): Promise<Finding[]> {
   const out: Finding[] = [];
-  try {
-    checkTlsEnvironment();
-  } catch (e) {
-    out.push({ check: 'tls', severity: 'fail', detail: toPinauthError(e).message, fix: 'unset NODE_TLS_REJECT_UNAUTHORIZED' });
+  const env = await serviceEnv(unitFile, out);
+  for (const e of new Set([process.env, env])) {
+    try {
+      checkTlsEnvironment(e);
+    } catch (err) {
+      const where = e === process.env ? 'this shell' : 'the service (its unit or environment file)';
+      out.push({ check: 'tls', severity: 'fail', detail: `${where}: ${toPinauthError(err).message}`, fix: 'unset NODE_TLS_REJECT_UNAUTHORIZED' });
+    }
   }
   let cfg: Config;
   try {
@@ -268,7 +309,7 @@ export async function runChecks(opts: CommonOptions): Promise<Finding[]> {
       ? { check: 'serial ports', severity: 'info', detail: 'cannot list serial ports here (udevadm missing)' }
       : { check: 'serial ports', severity: 'info', detail: listed.length ? listed.map((p) => `${p.path}${p.manufacturer ? ` (${p.manufacturer})` : ''}`).join(', ') : 'none found' },
   );
-  await checkProvider(cfg, out);
+  await checkProvider(cfg, env, out);
   await checkStore(cfg, out);
   const api = await apiSocketReport(cfg);
   if (api) {

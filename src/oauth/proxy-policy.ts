@@ -31,6 +31,9 @@ export interface ProxyRoute {
 
 export type ProxyDecision = { route: ProxyRoute } | { route: null; why: string };
 
+/** Every variable proxyFor() reads, in both spellings. */
+export const PROXY_VARIABLES: readonly string[] = ['https_proxy', 'http_proxy', 'all_proxy', 'no_proxy'].flatMap((n) => [n, n.toUpperCase()]);
+
 /** The longest proxy URL or NO_PROXY list read (a bound on what the environment can hand us). */
 const MAX_LENGTH = 4096;
 
