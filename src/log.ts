@@ -3,13 +3,20 @@
  * module via `logger.child({ module })`.
  *
  * Secrets are kept out in two layers fed by one list (SECRET_KEYS):
- * - pino's `redact` paths replace the value of every secret key at the top level and up to
- *   three levels below, in every entry and in child loggers' bindings (pino's own guarantee);
- * - one scrub of every entry before it is written replaces the same keys deeper down (to
- *   MAX_SCRUB_DEPTH) and inside logged errors, which it describes as pino does (type, message,
- *   stack), and takes OAuth parameter and Authorization values out of all text (the message,
- *   any string value, an error's message and stack: src/untrusted.ts), since a provider's or a
- *   device's words can carry them.
+ * - pino's `redact` paths replace the value of every secret key at the top level of every
+ *   entry and of child loggers' bindings (where our own log calls could put one). Only exact
+ *   top-level paths: pino writes such a key's censor directly, while one path that starts
+ *   with a wildcard (`*.token`) makes it pass every value of every entry through
+ *   @pinojs/redact, which parses all those paths again for each value (with the 48 deeper
+ *   paths this had before: 4.2 MiB more at the first screen, where V8 optimised that parser,
+ *   and 7-9 ms more main-thread CPU; docs/performance.md, session 5);
+ * - one scrub of every entry before it is written replaces the same keys at every depth below
+ *   (to MAX_SCRUB_DEPTH) and inside logged errors, which it describes as pino does (type,
+ *   message, stack), and takes OAuth parameter and Authorization values out of all text (the
+ *   message, any string value, an error's message and stack: src/untrusted.ts), since a
+ *   provider's or a device's words can carry them.
+ * Child loggers are bound with `{ module }` only; a secret key in bindings is redacted at
+ * their top level (pino), not deeper down.
  * Callers still keep secrets out of message strings and build log objects with these key names.
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
@@ -18,9 +25,8 @@ import { redactOAuthText } from './untrusted.js';
 export type { Logger } from 'pino';
 
 /**
- * Keys whose values are secret wherever they appear (top level and up to three levels below).
- * `authorization` and `Authorization` cover request headers too (`req.headers.authorization`
- * is three levels down).
+ * Keys whose values are secret wherever they appear. `authorization` and `Authorization`
+ * cover request headers too (`req.headers.authorization`, found by the scrub).
  */
 export const SECRET_KEYS = [
   'consumerSecret',
@@ -43,10 +49,8 @@ export const SECRET_KEYS = [
 
 const SECRET_KEY_SET: ReadonlySet<string> = new Set(SECRET_KEYS);
 
-/** Every pino redact path createLogger uses: each key at the top level and 1-3 levels below. */
-export const redactPaths: readonly string[] = Object.freeze(
-  SECRET_KEYS.flatMap((key) => ['', '*.', '*.*.', '*.*.*.'].map((levels) => `${levels}${key}`)),
-);
+/** pino's redact paths: each secret key at the top level of an entry or of a child's bindings. */
+export const redactPaths: readonly string[] = Object.freeze([...SECRET_KEYS]);
 
 export const REDACTED = '[redacted]';
 
