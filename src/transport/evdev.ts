@@ -23,7 +23,7 @@ import { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { PinauthError } from '../errors.js';
 import { disconnectedError } from './errors.js';
-import { watchForVanish } from './path-watch.js';
+import { identityOfFd, watchForVanish } from './path-watch.js';
 import type { Transport, TransportEvents } from './types.js';
 
 /** _IOW('E', 0x90, int) and _IOW('E', 0x91, int) from linux/input.h (the generic _IOC layout: x86, arm, arm64, riscv). */
@@ -129,7 +129,7 @@ export class EvdevTransport extends EventEmitter<TransportEvents> implements Tra
     };
     this.#finish = finish;
     if (this.#opts.watchPath ?? existsSync(path)) {
-      stopWatching = watchForVanish(path, this.#opts.logger, () => finish(disconnectedError(this.description, new Error(`${path} vanished`))));
+      stopWatching = watchForVanish(path, this.#opts.logger, () => finish(disconnectedError(this.description, new Error(`${path} vanished`))), identityOfFd(fd) ?? undefined);
     }
     this.#opts.logger.debug({ port: this.description, grabbed: this.#opts.grab }, 'input device open');
     this.emit('open');

@@ -15,7 +15,7 @@ import type { SerialSettings } from '../config/types.js';
 import { PinauthError } from '../errors.js';
 import type { Transport, TransportEvents } from './types.js';
 import { disconnectedError, serialOpenError } from './errors.js';
-import { watchForVanish } from './path-watch.js';
+import { identityOfFd, watchForVanish } from './path-watch.js';
 
 export interface SerialTransportOptions {
   path: string;
@@ -112,9 +112,11 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
       if (this.#closing) finish(null);
       else finish(disconnectedError(this.description, err));
     });
-    this.#watch(() => {
+    // The fd says which device we hold (bindings-cpp's port binding keeps it as `fd`).
+    const opened = identityOfFd((port.port as { fd?: unknown } | undefined)?.fd);
+    this.#watch(opened, () => {
       if (finished || this.#closing) return;
-      this.#logger.debug({ port: this.description }, 'device path vanished');
+      this.#logger.debug({ port: this.description }, 'device path vanished or now names another device');
       finish(disconnectedError(this.description, new Error(`${this.#path} vanished`)));
       if (port.isOpen) port.close(() => {});
     });
@@ -154,8 +156,8 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
     await closed;
   }
 
-  #watch(onVanish: () => void): void {
-    if (this.#watchPath ?? existsSync(this.#path)) this.#stopWatching = watchForVanish(this.#path, this.#logger, onVanish);
+  #watch(opened: string | null, onVanish: () => void): void {
+    if (this.#watchPath ?? existsSync(this.#path)) this.#stopWatching = watchForVanish(this.#path, this.#logger, onVanish, opened ?? undefined);
   }
 }
 

@@ -36,4 +36,9 @@ export function rng(seed: number): () => number {
   };
 }
 
-export const SEED = Number(process.env.RELIABILITY_SEED ?? Date.now() % 1_000_000);
+/**
+ * The same random choices on every run unless RELIABILITY_SEED says otherwise: a failure seen
+ * once can be replayed, and CI does not draw new ones each time (vary it to explore).
+ */
+export const DEFAULT_SEED = 1;
+export const SEED = Number(process.env.RELIABILITY_SEED ?? DEFAULT_SEED);

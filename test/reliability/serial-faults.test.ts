@@ -44,57 +44,64 @@ it(`${CYCLES} unplug/replug cycles over a real PTY at random moments`, async () 
   let resourcesStart = 0;
   const samples: number[] = [];
   const started = Date.now();
-  for (let i = 0; i < CYCLES; i++) {
-    if (i === 30) {
-      // after warm-up: caches, JIT, buffers; both taken at the same point of a cycle (URL shown)
-      rssStart = await rssKiB(d.child.pid!);
-      resourcesStart = await activeResources(controlSocketPath(s.storePath));
-    }
-    if (i % 10 === 0) samples.push(Math.round((await rssKiB(d.child.pid!)) / 1024));
-    const r = random();
-    const phase: keyof typeof phases = r < 0.4 ? 'url' : r < 0.75 ? 'pin' : 'exchange';
-    phases[phase]++;
-    let pin = '';
-    if (phase !== 'url') {
-      pin = await s.approve();
-      if (phase === 'pin') for (const k of pin.slice(0, 1 + Math.floor(random() * (pin.length - 2)))) s.sim.pressKey(k);
-      else {
-        s.provider.faults.delayMs = 100 + Math.floor(random() * 300);
-        s.provider.faults.delayEndpoint = 'access_token';
-        const exchanges = d.logs.filter((l) => l.msg === 'state exchanging').length;
-        for (const k of pin) s.sim.pressKey(k);
-        // Unplug during the exchange, not before the PIN has reached the daemon (on a loaded
-        // machine the keys can still be in socat's buffer when it is killed).
-        await d.waitForState('exchanging', 15_000, exchanges + 1);
+  let cycle = { i: -1, phase: '' };
+  try {
+    for (let i = 0; i < CYCLES; i++) {
+      if (i === 30) {
+        // after warm-up: caches, JIT, buffers; both taken at the same point of a cycle (URL shown)
+        rssStart = await rssKiB(d.child.pid!);
+        resourcesStart = await activeResources(controlSocketPath(s.storePath));
       }
-    }
-    await sleep(random() * (phase === 'exchange' ? 80 : 150));
-    await s.link.unplug();
-    await sleep(random() * 200);
-    await s.link.replug();
-    const t0 = Date.now();
-    if (phase === 'exchange') {
-      await d.waitForState('authorized', 15_000, authorizations + 1);
-      authorizations++;
-      s.provider.faults.delayMs = 0;
-      await s.waitForText('@twitterapi');
-      recoveries.push(Date.now() - t0);
-      // back to the PIN flow for the next cycle
-      await askDaemon(controlSocketPath(s.storePath), 'reauth');
-      await s.waitForText('Open link:');
-    } else {
-      await s.waitForText('Open link:');
-      recoveries.push(Date.now() - t0);
-      if (phase === 'pin') {
-        // the half-typed PIN is gone or still there; finish it and be authorized once
-        s.sim.pressKey('C');
-        for (const k of pin) s.sim.pressKey(k);
+      if (i % 10 === 0) samples.push(Math.round((await rssKiB(d.child.pid!)) / 1024));
+      const r = random();
+      const phase: keyof typeof phases = r < 0.4 ? 'url' : r < 0.75 ? 'pin' : 'exchange';
+      phases[phase]++;
+      cycle = { i, phase };
+      let pin = '';
+      if (phase !== 'url') {
+        pin = await s.approve();
+        if (phase === 'pin') for (const k of pin.slice(0, 1 + Math.floor(random() * (pin.length - 2)))) s.sim.pressKey(k);
+        else {
+          s.provider.faults.delayMs = 100 + Math.floor(random() * 300);
+          s.provider.faults.delayEndpoint = 'access_token';
+          const exchanges = d.logs.filter((l) => l.msg === 'state exchanging').length;
+          for (const k of pin) s.sim.pressKey(k);
+          // Unplug during the exchange, not before the PIN has reached the daemon (on a loaded
+          // machine the keys can still be in socat's buffer when it is killed).
+          await d.waitForState('exchanging', 15_000, exchanges + 1);
+        }
+      }
+      await sleep(random() * (phase === 'exchange' ? 80 : 150));
+      await s.link.unplug();
+      await sleep(random() * 200);
+      await s.link.replug();
+      const t0 = Date.now();
+      if (phase === 'exchange') {
         await d.waitForState('authorized', 15_000, authorizations + 1);
         authorizations++;
+        s.provider.faults.delayMs = 0;
+        await s.waitForText('@twitterapi');
+        recoveries.push(Date.now() - t0);
+        // back to the PIN flow for the next cycle
         await askDaemon(controlSocketPath(s.storePath), 'reauth');
         await s.waitForText('Open link:');
+      } else {
+        await s.waitForText('Open link:');
+        recoveries.push(Date.now() - t0);
+        if (phase === 'pin') {
+          // the half-typed PIN is gone or still there; finish it and be authorized once
+          s.sim.pressKey('C');
+          for (const k of pin) s.sim.pressKey(k);
+          await d.waitForState('authorized', 15_000, authorizations + 1);
+          authorizations++;
+          await askDaemon(controlSocketPath(s.storePath), 'reauth');
+          await s.waitForText('Open link:');
+        }
       }
     }
+  } catch (err) {
+    // The screen alone does not say why it stayed blank: the daemon's log of the cycle does.
+    throw new Error(`cycle ${cycle.i} (${cycle.phase}): ${(err as Error).message}\ndaemon output (last 6000 chars):\n${d.output.slice(-6000)}`);
   }
   const rssEnd = await rssKiB(d.child.pid!);
   const resourcesEnd = await activeResources(controlSocketPath(s.storePath));

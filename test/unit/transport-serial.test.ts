@@ -127,6 +127,39 @@ test('a real PTY (socat): killing socat is seen as an unplug', { skip: !existsSy
   }
 });
 
+test('a real PTY (socat): unplugged and back at once, on a new pts, is still an unplug', { skip: !existsSync('/usr/bin/socat') }, async () => {
+  // The link is back before the path watch's confirm moment, so "still gone" cannot tell. The
+  // old pts is hung up: its reads return 0 bytes, which bindings-cpp retries without a word;
+  // only the link naming another device shows the unplug. No write here: a write would fail
+  // with EIO and close the port by itself.
+  const dir = mkdtempSync(join(tmpdir(), 'pinauthd-pty-'));
+  const a = join(dir, 'A');
+  const plug = (): ReturnType<typeof spawn> => spawn('/usr/bin/socat', [`pty,raw,echo=0,link=${a}`, 'STDIO'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  let socat = plug();
+  try {
+    await until(() => existsSync(a), 'socat link', 2_000_000);
+    const t = new SerialTransport({ path: a, serial: SERIAL_9600, logger });
+    await t.open();
+    const closes: Array<(Error & { disconnected?: boolean }) | null> = [];
+    t.on('close', (e) => closes.push(e));
+    const first = socat;
+    const exited = new Promise((r) => first.once('exit', r));
+    first.kill('SIGTERM');
+    await exited;
+    socat = plug();
+    await until(() => existsSync(a), 'socat link again', 2_000_000);
+    await until(() => closes.length > 0, 'close after the unplug', 2_000_000);
+    assert.equal(closes[0]?.disconnected, true);
+    // and the new device opens
+    const again = new SerialTransport({ path: a, serial: SERIAL_9600, logger });
+    await again.open();
+    await again.close();
+    await t.close();
+  } finally {
+    if (socat.exitCode === null) socat.kill('SIGKILL');
+  }
+});
+
 test('a write the binding never answers is failed by the unplug, not left hanging', async () => {
   MockBinding.createPort('/dev/ttyHANG', { record: true });
   const tb = trackingBinding();
