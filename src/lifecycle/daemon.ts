@@ -88,6 +88,30 @@ export interface DaemonEvents {
   failed: [PinauthError];
 }
 
+/**
+ * Why the daemon is in `state` and until when, for its "state ..." log line: the journal
+ * (and a test) then has what the display showed, however briefly.
+ */
+function whyIn(state: State): { reason?: string; retryAt?: string } {
+  const at = (ms: number) => new Date(ms).toISOString();
+  switch (state.name) {
+    case 'waiting':
+      return { reason: state.error.code, retryAt: at(state.until) };
+    case 'no_store':
+      return { reason: state.error.code, retryAt: at(state.retryAt) };
+    case 'saving':
+      return state.failure ? { reason: state.failure.error.code, retryAt: at(state.failure.retryAt) } : {};
+    case 'requesting':
+      return state.reason === undefined ? {} : { reason: typeof state.reason === 'object' ? state.reason.code : state.reason };
+    case 'awaiting_pin':
+      return state.notice ? { reason: state.notice.code } : {};
+    case 'stopped':
+      return state.error ? { reason: state.error.code } : {};
+    default:
+      return {};
+  }
+}
+
 export class Daemon extends EventEmitter<DaemonEvents> {
   private cfg!: Config;
   /** The provider is on this machine (set with the config). */
@@ -320,7 +344,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.current = next;
       if (next.name !== prev.name) {
         this.since = this.now();
-        this.log.info({ from: prev.name, to: next.name, event: event.type }, `state ${next.name}`);
+        this.log.info({ from: prev.name, to: next.name, event: event.type, ...whyIn(next) }, `state ${next.name}`);
       }
       clearTimeout(this.stateTimer);
       this.stateTimer = undefined;
