@@ -30,6 +30,8 @@ export interface Sample {
   heapCommitted: number;
   malloced: number;
   external: number;
+  /** After that GC, per V8 heap space (new_space, old_space, code_space, ...): committed and used bytes. */
+  spaces: Record<string, { size: number; used: number }>;
   /** V8 heap used and its size as the collector left them (status --json, no forced GC). */
   heapLive: number;
   heapTotal: number;
@@ -93,16 +95,28 @@ export interface Assessment {
 }
 
 export interface Bounds {
-  /** RSS growth per 1,000 events of each kind (per 1,000 rounds, per 1,000 timer verifications), bytes. */
+  /** Growth per 1,000 events of each kind (per 1,000 rounds, per 1,000 timer verifications) of RSS outside V8's live heap, bytes. */
   rssPer1000Events: number;
   /** Event-loop delay p99 after warm-up, ms; null: reported, not judged. */
   delayP99Ms: number | null;
-  /** Retained-heap growth allowed on top of the noise threshold (the short run's slack). */
-  heapSlackBytes: number;
   /** Whether RSS is judged (the short run is too short for a slope to mean anything). */
   judgeRss: boolean;
-  /** Whether the retained heap is judged (not without forced collections). */
-  judgeHeap?: boolean;
+  /**
+   * How the retained heap is judged: 'snapshots' (long run): the census of two heap
+   * snapshots taken rounds apart at the end of the run (HeapDiff), V8's JIT and serialport's
+   * Poller leak apart; 'samples' (short run): the heap after a full GC at each sample, last
+   * third against first, within its noise + `heapSlackBytes`; false: reported only (no
+   * forced collections).
+   */
+  judgeHeap: 'snapshots' | 'samples' | false;
+  /** With judgeHeap 'samples': growth allowed on top of the noise threshold (the short run's slack). */
+  heapSlackBytes: number;
+  /**
+   * Whether the warm-up lasts, besides its time, until V8's young generation has reached the
+   * largest size it reaches in the run (its committed size is sized by V8 to the allocation
+   * rate, in steps, up to a ceiling; each step is megabytes of RSS that is not retained data).
+   */
+  warmupUntilYoungGenerationSized: boolean;
   /**
    * fds, timers, resources: 'thirds' (long run): the mean of the last third of the samples
    * after warm-up no more than FLAT_TOLERANCE above the first third's; 'trend' (short run):
@@ -112,10 +126,10 @@ export interface Bounds {
   flat: 'thirds' | 'trend';
 }
 
-export const LONG_BOUNDS: Bounds = { rssPer1000Events: 1 * MiB, delayP99Ms: 50, heapSlackBytes: 0, judgeRss: true, flat: 'thirds' };
+export const LONG_BOUNDS: Bounds = { rssPer1000Events: 1 * MiB, delayP99Ms: 50, judgeRss: true, judgeHeap: 'snapshots', heapSlackBytes: 0, warmupUntilYoungGenerationSized: true, flat: 'thirds' };
 
 /** `npm test`'s short soak: structural only, nothing a loaded machine can tip over. */
-export const SHORT_BOUNDS: Bounds = { rssPer1000Events: Infinity, delayP99Ms: null, heapSlackBytes: 2 * MiB, judgeRss: false, flat: 'trend' };
+export const SHORT_BOUNDS: Bounds = { rssPer1000Events: Infinity, delayP99Ms: null, judgeRss: false, judgeHeap: 'samples', heapSlackBytes: 2 * MiB, warmupUntilYoungGenerationSized: false, flat: 'trend' };
 
 /**
  * A leaked descriptor, timer or handle is there in every later sample: it raises the mean of
@@ -133,10 +147,53 @@ export const FLAT_TOLERANCE = 0.5;
  * alive for good (upstream node-serialport #1582; not patched here, see docs/reliability.md).
  * Measured: `heap-diff.ts A B --retained-by Poller` on two snapshots of an `--only unplug`
  * soak 1,397 port opens apart: +2,794 Pollers retaining +492,040 B (176 B each, two per
- * open), plus the 48-byte bound callback. The heap bound takes this much per port open off
- * the growth it judges and says so in the figure; anything above it is judged as ours.
+ * open), plus the 48-byte bound callback. The per-sample heap bound (the short run) takes
+ * this much per port open off the growth it judges; the long run's snapshot census measures
+ * it in the run itself (HeapDiff.poller).
  */
 export const POLLER_BYTES_PER_PORT_OPEN = 2 * 176 + 48;
+
+/**
+ * Two heap snapshots of the daemon taken `rounds` rounds apart after the sampled rounds, at
+ * the same moment of its cycle (authorized, right after a verification, after a full GC),
+ * split by scripts/soak/heap-diff.ts heapParts: growth in bytes (V8's self sizes) of each part.
+ */
+export interface HeapDiff {
+  rounds: number;
+  portOpens: number;
+  /** Everything but the two below: the daemon's objects, closures, strings, buffers, hidden classes. */
+  ours: number;
+  /** V8's compiled code, bytecode, feedback and inline caches, and the dependent-code lists. */
+  jit: number;
+  /** serialport's Pollers and what only they keep (the known leak per port open). */
+  poller: number;
+  /** Hidden classes (V8 Maps) among `ours`: one created per event would add one per round. */
+  hiddenClasses: number;
+  /** The biggest growths among `ours`, by "type name". */
+  grew: Array<{ key: string; count: number; bytes: number }>;
+  /** The "type name" among `ours` that gained the most objects. */
+  mostObjects: { key: string; count: number; bytes: number };
+}
+
+/**
+ * What `ours` may grow by between the two snapshots, in bytes: what grows once and not per
+ * event: two of Buffer's 8 KiB pool slabs (a live slice keeps its whole slab; the serial
+ * parser's delimiter is one) and one doubling of an 8 KiB weak-table backing store (Node's
+ * DOMException internals, which every AbortSignal.timeout() that fires adds to and the GC
+ * empties, but which grows in steps). Over the 60 rounds between the snapshots that is ~550 B
+ * per round, half the RSS bound's 1 MiB per 1,000 rounds.
+ */
+export const HEAP_DIFF_SLACK_BYTES = 32 * KiB;
+
+/**
+ * ... and in objects of any one kind ("type name", hidden classes included): fewer than one
+ * per two rounds. One object (a closure, a listener, a hidden class) left behind by an event
+ * that happens every round adds one per round; the slack's one-off growths add a few.
+ */
+export const HEAP_DIFF_OBJECTS_PER_ROUND = 0.5;
+
+/** Rounds between the long run's two heap snapshots. */
+export const HEAP_DIFF_ROUNDS = 60;
 
 const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
 const sd = (xs: number[]) => {
@@ -144,11 +201,36 @@ const sd = (xs: number[]) => {
   return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / Math.max(1, xs.length - 1));
 };
 
+/** V8's young generation (new space) as committed after the sample's GC; NaN without the probe. */
+const youngGeneration = (s: Sample) => s.spaces.new_space?.size ?? NaN;
+
 /**
- * `after`: the samples after warm-up, in thirds: the first third is the baseline, the last
+ * The samples the bounds judge: those after the time-based warm-up (`warmupRounds`) and, with
+ * `warmupUntilYoungGenerationSized`, from the first sample at which V8's young generation had
+ * reached the largest size it reaches in the run. `sizedAt`: that sample's index, or -1.
+ */
+export function judgedSamples(samples: Sample[], warmupRounds: number, bounds: Bounds): { after: Sample[]; sizedAt: number } {
+  let start = samples.findIndex((s) => s.round > warmupRounds);
+  if (start < 0) start = samples.length;
+  const sizes = samples.map(youngGeneration);
+  const largest = Math.max(...sizes);
+  const sizedAt = Number.isFinite(largest) ? sizes.indexOf(largest) : -1;
+  if (bounds.warmupUntilYoungGenerationSized && sizedAt > start) start = sizedAt;
+  return { after: samples.slice(start), sizedAt };
+}
+
+export interface AssessContext {
+  /** Rounds of the time-based warm-up (a tenth of the run, at least 2 minutes). */
+  warmupRounds: number;
+  /** The long run's snapshot census (judgeHeap 'snapshots'). */
+  heapDiff?: HeapDiff | null;
+}
+
+/**
+ * The judged samples (judgedSamples) in thirds: the first third is the baseline, the last
  * third what the run ended with (the middle third leaves a gap between them).
  */
-export function assess(after: Sample[], bounds: Bounds): Assessment {
+export function assess(samples: Sample[], bounds: Bounds, ctx: AssessContext): Assessment {
   const figures: Figure[] = [];
   const violations: string[] = [];
   const check = (name: string, value: string, bound: string, ok: boolean) => {
@@ -156,8 +238,19 @@ export function assess(after: Sample[], bounds: Bounds): Assessment {
     if (!ok) violations.push(`${name}: ${value} (bound: ${bound})`);
   };
   const report = (name: string, value: string) => figures.push({ name, value });
-  if (after.length < 6) {
-    violations.push(`only ${after.length} samples after warm-up: run longer`);
+  const { after, sizedAt } = judgedSamples(samples, ctx.warmupRounds, bounds);
+  const secs = (s: Sample) => `${(s.elapsedMs / 1000).toFixed(0)} s`;
+  if (sizedAt >= 0) {
+    const young = samples.map(youngGeneration);
+    const steps = young.filter((y, i) => i === 0 || y !== young[i - 1]).map((y) => (y / MiB).toFixed(0)).join(' -> ');
+    report(
+      'warm-up: V8 sizing its young generation (new space, committed after the GC)',
+      `${steps} MiB; at its largest (${mib(young[sizedAt]!)}) from round ${samples[sizedAt]!.round} (${secs(samples[sizedAt]!)}); judged from round ${after[0]?.round ?? '-'} (${after[0] ? secs(after[0]) : '-'}): ${after.length} of ${samples.length} samples`,
+    );
+  }
+  const minimum = bounds.warmupUntilYoungGenerationSized ? Math.max(6, Math.ceil(samples.length / 3)) : 6;
+  if (after.length < minimum) {
+    violations.push(`only ${after.length} samples after warm-up (at least ${minimum}: a third of the run): V8 was still sizing its young generation, or the run was short; run longer`);
     return { figures, violations };
   }
   const last = after[after.length - 1]!;
@@ -171,18 +264,28 @@ export function assess(after: Sample[], bounds: Bounds): Assessment {
   const rounds = after.map((s) => s.round);
   const span = last.round - after[0]!.round;
   const verifications = after.map((s) => s.timerVerifications);
-  const rssFigure = (what: string, ys: number[]) => {
+  const slopes = (ys: number[]) => {
     const perRound = theilSen(rounds, ys) * 1000;
     // none in an `--only` run without the verify kind's authorized daemon
     const timed = last.timerVerifications > after[0]!.timerVerifications;
     const perVerification = timed ? theilSen(verifications, ys) * 1000 : -Infinity;
-    const value = `${kib(perRound)} per 1,000 rounds${timed ? `, ${kib(perVerification)} per 1,000 timer verifications` : ''} (${mib(ys[0]!)} -> ${mib(ys[ys.length - 1]!)} over ${span} rounds, ${last.timerVerifications - after[0]!.timerVerifications} timer verifications)`;
-    const ok = Math.max(perRound, perVerification) < bounds.rssPer1000Events;
-    if (bounds.judgeRss) check(`${what} growth per 1,000 events of each kind`, value, `< ${mib(bounds.rssPer1000Events)}`, ok);
-    else report(`${what} growth per 1,000 events of each kind`, value);
+    const text = `${kib(perRound)} per 1,000 rounds${timed ? `, ${kib(perVerification)} per 1,000 timer verifications` : ''} (${mib(ys[0]!)} -> ${mib(ys[ys.length - 1]!)} over ${span} rounds, ${last.timerVerifications - after[0]!.timerVerifications} timer verifications)`;
+    return { worst: Math.max(perRound, perVerification), text };
   };
-  rssFigure('RSS', after.map((s) => s.rssBytes));
-  rssFigure('RSS, anonymous part', after.map((s) => s.rssAnonBytes));
+  // RSS is V8's live heap plus everything else (malloc, Buffers, native handles, the young
+  // generation's pages, the binary). The live heap after a full GC is judged object by object
+  // by the snapshot census below (the JIT's code and caches grow there for hours, bounded by
+  // the code the daemon runs); what RSS holds besides is judged here. A leak of native memory
+  // or Buffers grows this figure; a leak of JS objects grows the census.
+  const rssFigure = (what: string, rss: (s: Sample) => number) => {
+    const outside = slopes(after.map((s) => rss(s) - s.heapUsed));
+    const name = `${what} outside V8's live heap (minus heap used after full GC): growth per 1,000 events of each kind`;
+    if (bounds.judgeRss) check(name, outside.text, `< ${mib(bounds.rssPer1000Events)}`, outside.worst < bounds.rssPer1000Events);
+    else report(name, outside.text);
+    report(`${what} as measured (not judged: the live heap's part is judged by the census)`, slopes(after.map(rss)).text);
+  };
+  rssFigure('RSS', (s) => s.rssBytes);
+  rssFigure('RSS, anonymous part,', (s) => s.rssAnonBytes);
 
   const third = Math.floor(after.length / 3);
   const firstThird = after.slice(0, third);
@@ -193,12 +296,13 @@ export function assess(after: Sample[], bounds: Bounds): Assessment {
     return { a, b, ma: median(a), mb: median(b) };
   };
 
-  // The retained heap without what V8 counts as compiled code (it grows while the JIT
-  // compiles the functions that got hot: not a leak of ours; reported below) and without the
+  // The retained heap at the samples, without what V8 counts as compiled code and without the
   // known Poller leak per port open (stated in the figure). The noise threshold: three
   // standard errors of the difference of the two medians, from the samples' own scatter
   // around their third's median (MAD-based, so the odd sample taken while a reply was in
-  // flight does not widen it).
+  // flight does not widen it). V8's code statistics miss what the JIT keeps beside the code
+  // (feedback, inline caches, dependent-code lists): the long run judges the heap by the
+  // snapshot census instead, and reports this.
   const ours = (s: Sample) => s.heapUsed - s.heapCompiled;
   const data = thirds(ours);
   const residuals = [...data.a.map((h) => h - data.ma), ...data.b.map((h) => h - data.mb)];
@@ -209,14 +313,29 @@ export function assess(after: Sample[], bounds: Bounds): Assessment {
   const poller = opens * POLLER_BYTES_PER_PORT_OPEN;
   const growth = data.mb - data.ma;
   const heapSlope = theilSen(rounds, after.map(ours)) * 1000;
-  (bounds.judgeHeap === false ? report : check)(
-    'retained heap after full GC, compiled code apart: last third vs first third, medians',
-    `${mib(data.ma)} -> ${mib(data.mb)} (${kib(growth)}), of which serialport's Poller leak ${kib(poller)} (${opens} port opens x ${POLLER_BYTES_PER_PORT_OPEN} B); noise threshold ${kib(noise)} (sample sigma ${kib(sigma)}, n=${third}+${third}); slope ${kib(heapSlope)} per 1,000 rounds`,
-    `growth - Poller leak <= noise${bounds.heapSlackBytes ? ` + ${kib(bounds.heapSlackBytes)}` : ' (zero growth)'}`,
-    growth - poller <= noise + bounds.heapSlackBytes,
-  );
+  const sampledName = 'retained heap after full GC at the samples, compiled code apart: last third vs first third, medians';
+  const sampledValue = `${mib(data.ma)} -> ${mib(data.mb)} (${kib(growth)}), of which serialport's Poller leak ${kib(poller)} (${opens} port opens x ${POLLER_BYTES_PER_PORT_OPEN} B); noise threshold ${kib(noise)} (sample sigma ${kib(sigma)}, n=${third}+${third}); slope ${kib(heapSlope)} per 1,000 rounds`;
+  if (bounds.judgeHeap === 'samples') check(sampledName, sampledValue, `growth - Poller leak <= noise + ${kib(bounds.heapSlackBytes)}`, growth - poller <= noise + bounds.heapSlackBytes);
+  else report(sampledName, sampledValue);
   const code = thirds((s) => s.heapCompiled);
-  report('compiled code and bytecode with metadata after full GC (the JIT; not judged)', `${mib(code.ma)} -> ${mib(code.mb)} (${kib(code.mb - code.ma)}), last third vs first third, medians`);
+  report('compiled code and bytecode with metadata after full GC (V8 code statistics; the JIT)', `${mib(code.ma)} -> ${mib(code.mb)} (${kib(code.mb - code.ma)}), last third vs first third, medians; slope ${kib(theilSen(rounds, after.map((s) => s.heapCompiled)) * 1000)} per 1,000 rounds`);
+
+  if (bounds.judgeHeap === 'snapshots') {
+    const d = ctx.heapDiff;
+    const name = 'retained heap between two snapshots after the run (census), V8\'s JIT and serialport\'s Poller leak apart';
+    if (!d) check(name, 'no snapshots taken', `growth <= ${kib(HEAP_DIFF_SLACK_BYTES)}`, false);
+    else {
+      const grew = d.grew.filter((g) => g.bytes > 0).slice(0, 4).map((g) => `${g.key} ${g.count >= 0 ? '+' : ''}${g.count} (${kib(g.bytes)})`).join(', ');
+      const most = d.mostObjects;
+      const maxObjects = HEAP_DIFF_OBJECTS_PER_ROUND * d.rounds;
+      check(
+        name,
+        `${kib(d.ours)} over ${d.rounds} rounds (biggest: ${grew || 'none'}; most objects: ${most.key} +${most.count}; hidden classes ${d.hiddenClasses >= 0 ? '+' : ''}${d.hiddenClasses}); apart: the JIT ${kib(d.jit)}, the Poller leak ${kib(d.poller)} (${d.portOpens} port opens, ${d.portOpens ? (d.poller / d.portOpens).toFixed(0) : '-'} B each)`,
+        `growth <= ${kib(HEAP_DIFF_SLACK_BYTES)}, and < ${maxObjects} objects of any one kind`,
+        d.ours <= HEAP_DIFF_SLACK_BYTES && most.count < maxObjects,
+      );
+    }
+  }
 
   const flat = (name: string, f: (s: Sample) => number) => {
     if (bounds.flat === 'thirds') {

@@ -14,6 +14,7 @@ import type { DaemonStatus } from '../../src/lifecycle/daemon.js';
 import type { ProcessFigures } from '../../src/service/process-figures.js';
 import { ROOT, unitCommand } from './unit.js';
 
+export type HeapSpaces = Record<string, { size: number; used: number }>;
 export type LogLine = Record<string, unknown> & { level: number; msg: string };
 export type Status = DaemonStatus & { process: ProcessFigures };
 
@@ -34,6 +35,8 @@ export interface Probe extends LoopDelay {
   heapTotal: number;
   malloced: number;
   external: number;
+  /** v8.getHeapSpaceStatistics() after the GC: per space, committed and used bytes. */
+  spaces: HeapSpaces;
   snapshot?: string;
 }
 
@@ -75,7 +78,8 @@ export class SoakDaemon {
       ...unit.env,
       CACHE_DIRECTORY: path.join(opts.dir, 'cache'),
       SOAK_PROBE_OUT: this.probeOut,
-      ...(opts.snapshotAt?.length ? { SOAK_PROBE_SNAPSHOTS: opts.dir, SOAK_PROBE_SNAPSHOT_AT: opts.snapshotAt.join(',') } : {}),
+      SOAK_PROBE_SNAPSHOTS: opts.dir,
+      ...(opts.snapshotAt?.length ? { SOAK_PROBE_SNAPSHOT_AT: opts.snapshotAt.join(',') } : {}),
     };
     this.child = spawn(process.execPath, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '';

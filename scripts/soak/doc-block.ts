@@ -62,14 +62,27 @@ After each round it samples the daemon from outside: RSS and its anonymous part
 (/proc/PID/status: VmRSS, RssAnon; the rest is pages of the node binary and libraries mapped
 in), open file descriptors (/proc/PID/fd), the libuv resources by type and the store's writes
 and fsyncs (\`pinauthd status --json\`, whose \`process\` block is a real operator feature),
-and, through a probe, the V8 heap used after a forced full GC, what of it V8 counts as compiled
-code (\`v8.getHeapCodeStatistics()\`) and the event-loop delay. Beside the daemon runs a bare
-Node process that only measures its own event-loop delay over the same windows
-(scripts/soak/control.cjs): the delay the machine alone causes. Each sample also records the
-1-minute load average (\`os.loadavg()\`). Per event it counts stdout log lines (what journald
-keeps), store writes and fsyncs (the daemon's own counters; each durable write is two fsyncs,
-the file and its directory), and provider requests (the local provider's counters). The first
-tenth of the run (at least 2 minutes) is warm-up.
+and, through a probe, right after a forced full GC: the V8 heap used, what of it V8 counts as
+compiled code (\`v8.getHeapCodeStatistics()\`), the size of each V8 heap space
+(\`v8.getHeapSpaceStatistics()\`: the young generation, old space, code space, ...) and the
+event-loop delay. RSS is read after that GC, so that it and the heap figures describe the same
+moment. Beside the daemon runs a bare Node process that only measures its own event-loop delay
+over the same windows (scripts/soak/control.cjs): the delay the machine alone causes. Each
+sample also records the 1-minute load average (\`os.loadavg()\`). Per event it counts stdout log
+lines (what journald keeps), store writes and fsyncs (the daemon's own counters; each durable
+write is two fsyncs, the file and its directory), and provider requests (the local provider's
+counters).
+
+After the timed rounds, **two heap snapshots 60 rounds apart** (each taken at the same moment
+of the daemon's cycle: authorized, right after a verification and its store write, after a full
+GC), split by scripts/soak/heap-diff.ts into three parts: *the JIT* (everything the snapshot
+types as code: machine code, bytecode, deoptimisation data, relocation info, source positions,
+feedback vectors, inline-cache handlers, allocation sites; and the weak lists reached over a
+\`dependent_code\` edge, in which V8 records which optimised code relies on an object shape),
+*serialport's Poller leak* (the Poller objects, what only they keep alive, and the bound
+callback that holds them), and *the rest*: every object, closure, string, buffer and hidden
+class of the daemon's own. \`--keep DIR\` keeps the snapshots; \`heap-diff.ts A B\` prints the
+same parts and what grew.
 
 **How the soak's daemon differs from the unit's.** Its command line has
 \`--expose-gc --require scripts/soak/probe.cjs\` before the unit's script. \`--expose-gc\` is a V8
@@ -79,34 +92,45 @@ changes nothing else: it defines \`gc()\`, which only the probe calls, on SIGUSR
 reads the heap). The probe also runs an unref'd 10 ms interval that measures how late it fires
 (what \`monitorEventLoopDelay\` measures, in JS so that the tick carrying the probe's own
 collections can be left out; 100 wakeups a second, which the service does not carry). The forced
-collections keep the soak's heap smaller than the service's between samples: the figures below
-judge what is *retained*, and \`--no-gc\` runs the same soak without probe collections to watch
-the collector at its own pace (see below). No systemd: no sandbox, no MemoryMax, no
-NOTIFY_SOCKET (so no \`systemd-notify\` children and no watchdog pings), the consumer secret in
-the config file instead of a credential. The alternatives were worse: the inspector
-(\`SIGUSR1\`/\`--inspect\`) would force a collection without a V8 flag but opens a debugger thread
-and port inside the daemon; heap snapshots at intervals (\`--snapshots N,M\`, kept for
-\`scripts/soak/heap-diff.ts\`) stop the loop for hundreds of ms and add ~40 MiB of RSS for the
-rest of the run, so they are a diagnostic, not the measurement.
+collections keep the soak's heap smaller than the service's between samples, and they age
+V8's bytecode faster (V8 flushes the bytecode of functions not run for a few full collections;
+they are compiled again when next run): the figures below judge what is *retained*, and
+\`--no-gc\` runs the same soak without probe collections to watch the collector at its own pace
+(see below). No systemd: no sandbox, no MemoryMax, no NOTIFY_SOCKET (so no \`systemd-notify\`
+children and no watchdog pings), the consumer secret in the config file instead of a credential.
+The alternatives were worse: the inspector (\`SIGUSR1\`/\`--inspect\`) would force a collection
+without a V8 flag but opens a debugger thread and port inside the daemon; a heap snapshot at
+every sample stops the loop for hundreds of ms and adds ~40 MiB of RSS for the rest of the run,
+which is why the two snapshots come after the sampled rounds.
 
-**Bounds** (the soak exits 1 past one), all on the samples after warm-up:
-- *RSS* (and its anonymous part, judged the same way): growth under 1 MiB per 1,000 events of
-  each kind. A round holds one event of each of the eight kinds, so the Theil-Sen slope (the
-  median of all pairwise slopes: robust to the odd sample) against rounds is the growth per
-  1,000 events of each; the verification timer runs besides, as often as time passes, so the
-  slope is taken against timer verifications too. Each slope lays the whole growth at that
-  kind's door: an upper bound. Load skews them upwards only: on a busy machine a round takes
-  longer, and whatever grows with time (V8 sizing its young generation to the allocation rate,
-  see below) is spread over fewer rounds.
-- *Retained heap*: the heap after a forced full GC, less what V8 counts as compiled code and
-  bytecode with their metadata (it grows while TurboFan compiles the functions that got hot,
-  and stops when they all are; reported beside, not judged: V8's code spaces alone would miss
-  the deoptimisation data, relocation info and source positions that live in old space), and
-  less serialport's Poller leak at its measured size (400 B per port open, see below; the
-  figure states the port opens and the bytes taken off). The median of the last third of the
-  samples may exceed the first third's by no more than the noise: three standard errors of the
-  difference of the two medians, estimated from the samples' own scatter around their third's
-  median (MAD-based). "Zero growth" as far as the run can tell, no fixed allowance.
+**Warm-up.** The first tenth of the run (at least 2 minutes), and then until V8's young
+generation has reached the largest size it reaches in the run. V8 sizes the young generation
+(new space) to the allocation rate, doubling its committed size in steps (on this machine 8 ->
+16 -> 32 MiB, its ceiling on 64-bit); each step adds megabytes of RSS that hold no retained
+data. The table prints the steps and the sample the judged part starts at. If that leaves fewer
+than a third of the samples, the run fails with "run longer": a young generation still growing
+at the end is not judged as flat.
+
+**Bounds** (the soak exits 1 past one), on the samples after warm-up:
+- *RSS outside V8's live heap* (RSS minus the heap used after the full GC, and the same for
+  RSS's anonymous part): growth under 1 MiB per 1,000 events of each kind. A round holds one
+  event of each of the eight kinds, so the Theil-Sen slope (the median of all pairwise slopes:
+  robust to the odd sample) against rounds is the growth per 1,000 events of each; the
+  verification timer runs besides, as often as time passes, so the slope is taken against
+  timer verifications too. Each slope lays the whole growth at that kind's door: an upper
+  bound. This is where a leak of native memory, Buffers or handles shows (serialport's native
+  Poller object included). RSS as measured is printed beside it, not judged: its other part is
+  the live V8 heap, judged object by object by the census below, in which the JIT's code and
+  caches grow for hours (see "What grows", below).
+- *Retained heap*: between the two snapshots, the rest (everything but the JIT and the Poller
+  leak) may grow by at most 16 KiB: two of Buffer's 8 KiB pool slabs (a live slice keeps its
+  whole slab; the serial parser's delimiter is one), ~270 B per round over the 60 rounds. The
+  figure names the biggest growths and the number of hidden classes (V8 Maps) gained: code that
+  made a new object shape, closure or listener per event would add one per round. The JIT and
+  the Poller leak are printed beside it (bytes, and bytes per port open). The heap after the
+  GC at every sample, less V8's code statistics and 400 B per port open, is printed as well;
+  it is not judged in the long run, because V8's code statistics miss the JIT's feedback and
+  dependent-code lists, which grow with the code.
 - *File descriptors, timers, all libuv resources*: flat: the mean of the last third of the
   samples no more than 0.5 above the first third's. A leaked one is there in every later
   sample and raises the mean by 1; the periodic work (the 1-second verification timer, a reply
@@ -117,9 +141,12 @@ rest of the run, so they are a diagnostic, not the measurement.
   delay is the machine's (a busy CPU does not run a ready process at once), not the daemon's.
   The bound stays, judged on the daemon's figure.
 
-\`npm test\` runs 24 rounds with structural bounds only (nothing climbs, the heap within its
-noise + 2 MiB, every event happened, a clean stop, no unexpected error line); the bounds
-themselves are unit-tested on made-up samples (test/unit/soak-analysis.test.ts).
+\`npm test\` runs 24 rounds with structural bounds only (nothing climbs, the heap at the samples
+within its noise + 2 MiB, every event happened, a clean stop, no unexpected error line); the
+bounds themselves are unit-tested on made-up samples (test/unit/soak-analysis.test.ts: a
+native leak, a JS leak, a leaked timer or descriptor each fail; V8 sizing its young generation
+and the JIT compiling do not). \`npm run soak -- --assess RESULT.json\` judges a run saved with
+\`--json\` again (\`--doc-from\` also writes it here).
 
 **A day of a real board** converts the per-event costs to the defaults, read from the config
 loader (verification once a day, backoff 1 s to 300 s, quiet after 3 unused codes, the 900 s

@@ -78,6 +78,13 @@ async function ensureAuthorized(w: SoakWorld): Promise<void> {
   throw new Error(`could not get the daemon authorized\n${w.daemon.tail()}`);
 }
 
+/** Authorized, a verification just done: the same moment of the daemon's cycle every time (nothing in flight). */
+export async function quietMoment(w: SoakWorld): Promise<void> {
+  await ensureAuthorized(w);
+  await w.daemon.waitForState('authorized', 'verified');
+  await w.daemon.settledStatus(); // its store write done
+}
+
 async function ensureAwaitingPin(w: SoakWorld): Promise<void> {
   if ((await settled(w)) === 'awaiting_pin') return;
   await reauthOverSocket(w);

@@ -9,14 +9,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { LONG_BOUNDS, mib } from './analysis.js';
+import { assess, HEAP_DIFF_ROUNDS, judgedSamples, LONG_BOUNDS, mib, type Sample } from './analysis.js';
 import type { EventKind } from './events.js';
 import { runSoak, type SoakResult } from './soak.js';
 import { ROOT } from './unit.js';
 import { DOC_BEGIN, DOC_END, GROWTH_PROSE, SOAK_PROSE, withSoakBlock } from './doc-block.js';
 
 
-const USAGE = 'usage: npm run soak -- [--minutes 30] [--seed N] [--write-doc] [--json FILE] [--snapshots N,M] [--keep DIR] [--only KIND,..] [--no-gc] [--sample-every ROUNDS] [--doc-from RESULT.json]';
+const USAGE = 'usage: npm run soak -- [--minutes 30] [--seed N] [--write-doc] [--json FILE] [--snapshots N,M] [--keep DIR] [--only KIND,..] [--no-gc] [--sample-every ROUNDS] [--assess RESULT.json] [--doc-from RESULT.json]';
 
 function table(head: string[], rows: Array<Array<string | number>>): string {
   const esc = (v: string | number) => String(v).replace(/\|/g, '\\|');
@@ -33,9 +33,11 @@ export function render(r: SoakResult, minutes: number): string {
     ['figure', 'value', 'bound', ''],
     r.assessment.figures.map((f) => [f.name, f.value, f.bound ?? '', f.ok === undefined ? '' : f.ok ? 'ok' : 'EXCEEDED']),
   );
-  const s0 = r.samples.find((s) => s.round > r.warmupRounds) ?? r.samples[0]!;
+  const s0 = judgedSamples(r.samples, r.warmupRounds, LONG_BOUNDS).after[0] ?? r.samples[0]!;
   const sN = r.samples[r.samples.length - 1]!;
-  const journey = `RSS ${mib(r.samples[0]!.rssBytes)} (first sample) -> ${mib(s0.rssBytes)} (after warm-up) -> ${mib(sN.rssBytes)} (end), anonymous ${mib(r.samples[0]!.rssAnonBytes)} -> ${mib(s0.rssAnonBytes)} -> ${mib(sN.rssAnonBytes)}; retained heap ${mib(r.samples[0]!.heapUsed)} -> ${mib(s0.heapUsed)} -> ${mib(sN.heapUsed)} (V8's committed heap after the GC ${mib(r.samples[0]!.heapCommitted)} -> ${mib(s0.heapCommitted)} -> ${mib(sN.heapCommitted)}), compiled code ${mib(r.samples[0]!.heapCompiled)} -> ${mib(s0.heapCompiled)} -> ${mib(sN.heapCompiled)}; fds ${s0.fds} -> ${sN.fds}; timers ${s0.timers} -> ${sN.timers}; ${sN.timerVerifications} timer verifications, ${sN.portOpens} port opens.`;
+  const three = (f: (s: Sample) => number) => `${mib(f(r.samples[0]!))} -> ${mib(f(s0))} -> ${mib(f(sN))}`;
+  const space = (name: string) => (s: Sample) => s.spaces[name]?.size ?? NaN;
+  const journey = `First sample -> judged from (round ${s0.round}) -> end: RSS ${three((s) => s.rssBytes)}, anonymous ${three((s) => s.rssAnonBytes)}; V8 heap used after full GC ${three((s) => s.heapUsed)}, of it compiled code ${three((s) => s.heapCompiled)}; V8 committed ${three((s) => s.heapCommitted)}: young generation ${three(space('new_space'))}, old space ${three(space('old_space'))}, code space ${three(space('code_space'))}; fds ${s0.fds} -> ${sN.fds}; timers ${s0.timers} -> ${sN.timers}; ${sN.timerVerifications} timer verifications, ${sN.portOpens} port opens.`;
   const pa = r.perAction;
   const actions = table(
     ['action', 'times', 'ms each', 'log lines', 'store writes', 'fsyncs', 'provider calls'],
@@ -70,6 +72,7 @@ async function main(): Promise<number> {
         'no-gc': { type: 'boolean' },
         'sample-every': { type: 'string' },
         'doc-from': { type: 'string' },
+        assess: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -88,12 +91,21 @@ async function main(): Promise<number> {
     process.stderr.write(`bad --minutes or --seed\n${USAGE}\n`);
     return 2;
   }
-  if (values['doc-from']) {
-    // The block from a run saved with --json (e.g. a long run made without --write-doc).
-    const saved = JSON.parse(await readFile(values['doc-from'], 'utf8')) as SoakResult;
-    await writeDoc(render(saved, minutes) + saved.assessment.violations.map((v) => `\nBOUND EXCEEDED: ${v}\n`).join(''));
-    process.stdout.write(`wrote the figures of ${values['doc-from']} into docs/reliability.md\n`);
-    return 0;
+  const saved = values['doc-from'] ?? values.assess;
+  if (saved) {
+    // A run saved with --json, judged again by this checkout's analysis (the samples and the
+    // snapshot census are in the file); --doc-from also writes its block into the doc.
+    const r = JSON.parse(await readFile(saved, 'utf8')) as SoakResult;
+    const exitViolations = r.assessment.violations.filter((v) => v.startsWith('the daemon exited') || v.includes('error/fatal log lines'));
+    r.assessment = assess(r.samples, LONG_BOUNDS, { warmupRounds: r.warmupRounds, heapDiff: r.heapDiff ?? null });
+    r.assessment.violations.push(...exitViolations);
+    const text = render(r, Math.round(r.elapsedMs / 60_000)) + r.assessment.violations.map((v) => `\nBOUND EXCEEDED: ${v}\n`).join('');
+    process.stdout.write(text);
+    if (values['doc-from']) {
+      await writeDoc(text);
+      process.stdout.write(`wrote the figures of ${saved} into docs/reliability.md\n`);
+    }
+    return r.assessment.violations.length ? 1 : 0;
   }
   const durationMs = minutes * 60_000;
   // The heap and V8's caches settle in the first minutes; a tenth of the run, at least two minutes.
@@ -112,12 +124,14 @@ async function main(): Promise<number> {
     seed,
     durationMs,
     inWarmup: (_rounds, elapsed) => elapsed < warmupMs,
-    bounds: LONG_BOUNDS,
+    // `--only` takes no snapshots: its heap is judged at the samples (the Poller leak at its measured size).
+    bounds: values.only ? { ...LONG_BOUNDS, judgeHeap: 'samples' } : LONG_BOUNDS,
     signal: stop.signal,
     ...(snapshotAt?.length ? { snapshotAt } : {}),
     ...(values.keep ? { keepDir: path.resolve(values.keep) } : {}),
     // --only: a diagnostic of some kinds; the unattended board belongs to the full run.
-    ...(values.only ? { kinds: values.only.split(',') as EventKind[] } : { unattended: true }),
+    // The snapshot census needs the daemon authorized now and then (every full run is).
+    ...(values.only ? { kinds: values.only.split(',') as EventKind[] } : { unattended: true, heapDiffRounds: values['no-gc'] ? 0 : HEAP_DIFF_ROUNDS }),
     ...(values['no-gc'] ? { forceGc: false } : {}),
     sampleEvery: Number(values['sample-every'] ?? '1'),
     onSample: (s, events) => {

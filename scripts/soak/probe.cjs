@@ -34,7 +34,11 @@ if (out && typeof globalThis.gc === 'function') {
     globalThis.gc();
     const heap = v8.getHeapStatistics();
     const compiled = v8.getHeapCodeStatistics();
-    Object.assign(probe, { heapUsed: heap.used_heap_size, heapCompiled: compiled.code_and_metadata_size + compiled.bytecode_and_metadata_size, heapTotal: heap.total_heap_size, malloced: heap.malloced_memory, external: process.memoryUsage().external });
+    // Per space: what V8 has committed (space_size) and uses; the young generation ("new_space")
+    // and the code space are sized by V8 to the allocation rate and the JIT.
+    const spaces = {};
+    for (const sp of v8.getHeapSpaceStatistics()) spaces[sp.space_name] = { size: sp.space_size, used: sp.space_used_size };
+    Object.assign(probe, { heapUsed: heap.used_heap_size, heapCompiled: compiled.code_and_metadata_size + compiled.bytecode_and_metadata_size, heapTotal: heap.total_heap_size, malloced: heap.malloced_memory, external: process.memoryUsage().external, spaces });
     const asked = `${out}.snapshot`;
     if (snapshotDir && (snapshotAt.has(seq) || fs.existsSync(asked))) {
       fs.rmSync(asked, { force: true });

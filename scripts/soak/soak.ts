@@ -12,9 +12,10 @@ import { SimDevice } from '../../firmware-sim/device.js';
 import { startPtySim } from '../../firmware-sim/pty.js';
 import { DEMO_CONSUMER, startLocalProvider, type LocalProvider } from '../../local-provider/provider.js';
 import { resolveConfig } from '../../src/config/load.js';
-import { assess, perAction, perDay, type ActionCost, type BoardSettings, type Assessment, type Bounds, type DayRow, type Sample } from './analysis.js';
+import { assess, perAction, perDay, type ActionCost, type BoardSettings, type Assessment, type Bounds, type DayRow, type HeapDiff, type Sample } from './analysis.js';
 import { ControlProcess, SoakDaemon } from './daemon.js';
-import { EVENT_KINDS, prepare, prepareUnattended, providerCalls, type EventKind, type Preparation, type SoakWorld } from './events.js';
+import { EVENT_KINDS, prepare, prepareUnattended, providerCalls, quietMoment, type EventKind, type Preparation, type SoakWorld } from './events.js';
+import { heapGrowth, heapParts } from './heap-diff.js';
 
 export interface SoakOptions {
   seed: number;
@@ -33,8 +34,13 @@ export interface SoakOptions {
    * are then V8's live heap at the sample, and no bound on it is judged.
    */
   forceGc?: boolean;
-  /** Heap snapshots at these sample numbers and at the end (for scripts/soak/heap-diff.ts); kept in `keepDir`. */
+  /** Heap snapshots at these sample numbers (for scripts/soak/heap-diff.ts); kept in `keepDir`. */
   snapshotAt?: number[];
+  /**
+   * After the sampled rounds, a heap snapshot, this many more rounds, another snapshot: the
+   * census the long run judges the retained heap by (analysis.ts HeapDiff). 0: none.
+   */
+  heapDiffRounds?: number;
   keepDir?: string;
   onSample?: (s: Sample, eventsSoFar: number) => void;
   /** Ends the rounds early (Ctrl-C): the run is judged and reported on what it has. */
@@ -51,6 +57,7 @@ export interface SoakResult {
   elapsedMs: number;
   warmupRounds: number;
   samples: Sample[];
+  heapDiff: HeapDiff | null;
   costs: ActionCost[];
   assessment: Assessment;
   perAction: ReturnType<typeof perAction>;
@@ -138,13 +145,18 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       costs.set(action, c);
     };
     const due = () => !opts.signal?.aborted && (opts.rounds === undefined || round < opts.rounds) && (opts.durationMs === undefined || Date.now() - started < opts.durationMs);
-    while (due()) {
-      const order = [...(opts.kinds ?? EVENT_KINDS)];
+    const kinds = opts.kinds ?? EVENT_KINDS;
+    /** One event of every kind, in a seeded random order. */
+    const playRound = async () => {
+      const order = [...kinds];
       for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(random() * (i + 1));
         [order[i], order[j]] = [order[j]!, order[i]!];
       }
       for (const kind of order) await measure(await prepare(kind, w));
+    };
+    while (due()) {
+      await playRound();
       round++;
       if (!warm && opts.inWarmup(round, Date.now() - started)) warmupRounds = round;
       else if (!warm) {
@@ -153,8 +165,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       }
       if (round % (opts.sampleEvery ?? 1) !== 0) continue;
       const st = await daemon.status();
-      const proc = daemon.procFigures();
       const [probe, machine] = await Promise.all([opts.forceGc === false ? null : daemon.probe(), control?.take(warm)]);
+      // After the probe's GC: RSS at the moment the heap figures describe.
+      const proc = daemon.procFigures();
       const resources = st.process.activeResources;
       const s: Sample = {
         round,
@@ -170,6 +183,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         heapCommitted: probe?.heapTotal ?? NaN,
         malloced: probe?.malloced ?? NaN,
         external: probe?.external ?? NaN,
+        spaces: probe?.spaces ?? {},
         heapLive: st.process.heapUsedBytes,
         heapTotal: st.process.heapTotalBytes,
         timers: resources.Timeout ?? 0,
@@ -180,14 +194,29 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         totalMachineDelayP99Ms: machine?.totalDelayP99Ms ?? NaN,
       };
       samples.push(s);
-      opts.onSample?.(s, round * order.length);
+      opts.onSample?.(s, round * kinds.length);
     }
     const elapsedMs = Date.now() - started;
+    let heapDiff: HeapDiff | null = null;
+    if (opts.heapDiffRounds && !opts.signal?.aborted) {
+      // Both at the same moment of the daemon's cycle (authorized, a verification just done,
+      // nothing in flight), after the probe's full GC; parsed one at a time (~10 MB each).
+      const snapshot = async () => {
+        await quietMoment(w);
+        const file = (await daemon!.probe(120_000, true)).snapshot;
+        if (!file) throw new Error('the probe took no heap snapshot');
+        return heapParts(file);
+      };
+      const a = await snapshot();
+      const opens = daemon.count('device reconnected');
+      for (let i = 0; i < opts.heapDiffRounds; i++) await playRound();
+      const opened = daemon.count('device reconnected') - opens;
+      heapDiff = heapGrowth(a, await snapshot(), opts.heapDiffRounds, opened);
+    }
     const board = boardDefaults();
     if (opts.unattended) await measure(await prepareUnattended(w, board.quietAfterUnusedCodes));
-    if (opts.snapshotAt?.length) await daemon.probe(60_000, true);
-    const after = samples.filter((s) => s.round > warmupRounds);
-    const assessment = assess(after, opts.forceGc === false ? { ...opts.bounds, judgeHeap: false, judgeRss: false, delayP99Ms: null } : opts.bounds);
+    const bounds = opts.forceGc === false ? { ...opts.bounds, judgeHeap: false as const, judgeRss: false, delayP99Ms: null } : opts.bounds;
+    const assessment = assess(samples, bounds, { warmupRounds, heapDiff });
     const pa = perAction([...costs.values()].sort((x, y) => x.action.localeCompare(y.action)));
     const stats = provider.stats();
     const exit = await daemon.stop();
@@ -197,11 +226,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     if (errors !== expectedErrors) assessment.violations.push(`${errors - expectedErrors} error/fatal log lines besides unplugs and refused reloads`);
     return {
       seed: opts.seed,
-      kinds: (opts.kinds ?? EVENT_KINDS).length,
+      kinds: kinds.length,
       rounds: round,
       elapsedMs,
       warmupRounds,
       samples,
+      heapDiff,
       costs: [...costs.values()],
       assessment,
       perAction: pa,
