@@ -17,6 +17,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import OAuth from 'oauth-1.0a';
 import { cpuTicks, median, memoryOf, minimumBytes, minimumFirstFrame, TICK_MS, unitCommand, writeDaemonConfig } from './lib.mjs';
 
@@ -294,10 +295,25 @@ for (const flags of [UNIT_FLAGS, HEAP_FLAG]) {
 log(`code caches: ${(await readdir(CODE_CACHE)).join(', ')}`);
 const tlsProvider = await startTlsProvider(tmp);
 const peerMinimal = path.join(ROOT, 'scripts/bench/peer-minimal.mjs');
+// The design card's packages alone (oauth-1.0a, node-fetch, pino through src/log.ts), built
+// as pinauthd's bundle is: the floor for a client made of them.
+const peerDesignCard = dist('bench/peer-design-card.cjs');
+await build({
+  absWorkingDir: ROOT,
+  entryPoints: ['scripts/bench/peer-design-card.ts'],
+  outfile: peerDesignCard,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['web-streams-polyfill'],
+  minify: true,
+  logLevel: 'warning',
+});
 const peerTwitter = path.join(ROOT, 'scripts/bench/peer-twitter.mjs');
 
-const cold = { bare: [], rtt: [], tlsRtt: [], minimal: [], twitter: [], tscFrame: [], tscUrl: [], bundleFrame: [], bundleUrl: [], flagFrame: [], flagUrl: [], nocacheFrame: [], nocacheUrl: [] };
-const mem = { bare: [], minimal: [], twitter: [], tsc: [], bundle: [], flag: [], nocache: [] };
+const cold = { bare: [], rtt: [], tlsRtt: [], minimal: [], designCard: [], twitter: [], tscFrame: [], tscUrl: [], bundleFrame: [], bundleUrl: [], flagFrame: [], flagUrl: [], nocacheFrame: [], nocacheUrl: [] };
+const mem = { bare: [], minimal: [], designCard: [], twitter: [], tsc: [], bundle: [], flag: [], nocache: [] };
 
 log(`cold start: ${RUNS} runs of each (+1 warm-up)`);
 for (let i = 0; i <= RUNS; i++) {
@@ -306,6 +322,7 @@ for (let i = 0; i <= RUNS; i++) {
   const rtt = await roundTrip({ secure: false });
   const tlsRtt = await roundTrip({ secure: true, port: tlsProvider.port, ca: await readFile(tlsProvider.ca) });
   const minimal = await runPeer([peerMinimal, provider.url, KEY, SECRET], /oauth_token=/);
+  const designCard = await runPeer([peerDesignCard, provider.url, KEY, SECRET], /oauth_token=/);
   const twitter = await runPeer([peerTwitter, String(tlsProvider.port), tlsProvider.ca, KEY, SECRET], /oauth_token=/);
   const results = {};
   for (const [name, entry, flags] of [['tsc', TSC, []], ['bundle', UNIT_ENTRY, UNIT_FLAGS], ['flag', UNIT_ENTRY, HEAP_FLAG], ['nocache', BUNDLE, UNIT_FLAGS]]) {
@@ -318,6 +335,7 @@ for (let i = 0; i <= RUNS; i++) {
   cold.rtt.push(rtt);
   cold.tlsRtt.push(tlsRtt);
   cold.minimal.push(minimal.urlMs);
+  cold.designCard.push(designCard.urlMs);
   cold.twitter.push(twitter.urlMs);
   cold.tscFrame.push(results.tsc.frame);
   cold.tscUrl.push(results.tsc.url);
@@ -330,6 +348,7 @@ for (let i = 0; i <= RUNS; i++) {
   mem.flag.push(results.flag);
   mem.nocache.push(results.nocache);
   mem.minimal.push(minimal);
+  mem.designCard.push(designCard);
   mem.twitter.push(twitter);
   mem.tsc.push(results.tsc);
   mem.bundle.push(results.bundle);
@@ -408,13 +427,34 @@ for (let i = 0; i < PIN_RUNS; i++) {
   const stored = await waitLog('authorized', i + 1);
   const ex = proxy.exchanges.slice(exchangesBefore).find((e) => e.firstIn >= tKey);
   const providerMs = ex ? ex.lastOut - ex.firstIn : NaN;
-  pinTimes.push({ total: stored.t - tKey, provider: providerMs, own: stored.t - tKey - providerMs });
+  pinTimes.push({
+    total: stored.t - tKey,
+    provider: providerMs,
+    own: stored.t - tKey - providerMs,
+    // our own time in two parts: up to the request reaching the provider, and from its
+    // reply's last byte to the log line written once the token is durable
+    toRequest: ex ? ex.firstIn - tKey : NaN,
+    toDurable: ex ? stored.t - ex.lastOut : NaN,
+  });
   await quiet();
 }
 if (process.env.BENCH_DEBUG) for (const c of chunks) log(c.key, JSON.stringify(c.text), JSON.stringify(c.after.rows));
 const storeText = await readFile(flow.storePath, 'utf8');
 if (!storeText.includes('twitterapi')) throw new Error('the token is not in the store');
 const flowMem = memoryOf(flow.child.pid);
+// The store's write by itself (temp file, write, fsync, rename, directory fsync), with the
+// flow's store as it is now, in a directory beside it: the part of "PIN to durable" that is
+// the disk's.
+const { writeFileDurably } = await import(dist('src/store/durable-file.js'));
+const writeDir = await mkdtemp(path.join(path.dirname(path.dirname(flow.storePath)), 'write-'));
+const writeTimes = [];
+for (let i = 0; i < 40; i++) {
+  const t0 = now();
+  await writeFileDurably(path.join(writeDir, 'tokens.json'), storeText);
+  writeTimes.push(now() - t0);
+}
+await rm(writeDir, { recursive: true, force: true });
+const storeWriteMs = median(writeTimes);
 
 // Idle: the flow daemon is authorized; a second one waits for a PIN. Same window, side by side,
 // once both are past their start-up: V8's memory reducer runs one full garbage collection
@@ -488,7 +528,7 @@ const bare = m(cold.bare);
 const rtt = m(cold.rtt);
 const floor = bare + rtt;
 const med = {
-  minimal: m(cold.minimal), twitter: m(cold.twitter), tscFrame: m(cold.tscFrame), tscUrl: m(cold.tscUrl),
+  minimal: m(cold.minimal), designCard: m(cold.designCard), twitter: m(cold.twitter), tscFrame: m(cold.tscFrame), tscUrl: m(cold.tscUrl),
   bundleFrame: m(cold.bundleFrame), bundleUrl: m(cold.bundleUrl), tlsRtt: m(cold.tlsRtt),
   flagFrame: m(cold.flagFrame), flagUrl: m(cold.flagUrl),
   nocacheFrame: m(cold.nocacheFrame), nocacheUrl: m(cold.nocacheUrl),
@@ -496,7 +536,7 @@ const med = {
 const hwm = (xs) => m(xs.map((x) => x.hwmKb));
 const rss = (xs) => m(xs.map((x) => x.rssKb));
 const bareHwm = hwm(mem.bare);
-const pin = { own: m(pinTimes.map((p) => p.own)), total: m(pinTimes.map((p) => p.total)), provider: m(pinTimes.map((p) => p.provider)) };
+const pin = Object.fromEntries(['own', 'total', 'provider', 'toRequest', 'toDurable'].map((k) => [k, m(pinTimes.map((p) => p[k]))]));
 
 const targets = [];
 const target = (name, value, limit, shown) => targets.push({ name, ok: value <= limit, shown });
@@ -529,6 +569,7 @@ md.push(`| the same with a V8 flag (\`node ${HEAP_FLAG.join(' ')} ${UNIT_SCRIPT}
 md.push(`| the bundle without the loader (\`${['node', ...UNIT_FLAGS, 'dist/pinauthd.cjs'].join(' ')}\`: no code cache; the first start after an install or a Node upgrade, through the loader without a cache, takes about as long) | ${f1(med.nocacheFrame)} | ${f1(med.nocacheUrl)} | ${f2(med.nocacheUrl / floor)} |`);
 md.push(`| pinauthd, tsc output (dist/src/cli.js) | ${f1(med.tscFrame)} | ${f1(med.tscUrl)} | ${f2(med.tscUrl / floor)} |`);
 md.push(`| smallest client: oauth-1.0a + node-fetch (scripts/bench/peer-minimal.mjs) | | ${f1(med.minimal)} | ${f2(med.minimal / floor)} |`);
+md.push(`| the design card's packages alone, bundled as pinauthd is: oauth-1.0a + node-fetch + pino through src/log.ts, two log lines (scripts/bench/peer-design-card.ts) | | ${f1(med.designCard)} | ${f2(med.designCard / floor)} |`);
 md.push(`| twitter-api-v2 \`generateAuthLink('oob')\` over loopback TLS | | ${f1(med.twitter)} | ${f2(med.twitter / floor)} |`);
 md.push(`| (its TLS round trip from a warm process, included above) | | ${f1(med.tlsRtt)} | |`);
 md.push('');
@@ -544,13 +585,14 @@ md.push(`| pinauthd bundle with \`${HEAP_FLAG.join(' ')}\`, at the URL | ${mb(hw
 md.push(`| pinauthd bundle without the loader (no code cache), at the URL | ${mb(hwm(mem.nocache))} | ${mb(rss(mem.nocache))} | ${f2(hwm(mem.nocache) / bareHwm)} |`);
 md.push(`| pinauthd tsc output, at the URL | ${mb(hwm(mem.tsc))} | ${mb(rss(mem.tsc))} | ${f2(hwm(mem.tsc) / bareHwm)} |`);
 md.push(`| smallest client, at the URL | ${mb(hwm(mem.minimal))} | ${mb(rss(mem.minimal))} | ${f2(hwm(mem.minimal) / bareHwm)} |`);
+md.push(`| the design card's packages alone (bundled), at the URL | ${mb(hwm(mem.designCard))} | ${mb(rss(mem.designCard))} | ${f2(hwm(mem.designCard) / bareHwm)} |`);
 md.push(`| twitter-api-v2, at the URL | ${mb(hwm(mem.twitter))} | ${mb(rss(mem.twitter))} | ${f2(hwm(mem.twitter) / bareHwm)} |`);
 md.push('');
 md.push('### 3. PIN to durable (ms, median)');
 md.push('');
-md.push('| keypad line\'s last byte to the token fsynced (the `authorized` log line) | provider exchange (seen at a relay) | **our own time** |');
-md.push('|---:|---:|---:|');
-md.push(`| ${f1(pin.total)} | ${f1(pin.provider)} | **${f1(pin.own)}** |`);
+md.push('| keypad line\'s last byte to the token fsynced (the `authorized` log line) | provider exchange (seen at a relay) | **our own time** | of it: keypad line to the request at the provider | of it: the reply\'s last byte to the token fsynced | the store\'s durable write alone (in the bench process, same disk) |');
+md.push('|---:|---:|---:|---:|---:|---:|');
+md.push(`| ${f1(pin.total)} | ${f1(pin.provider)} | **${f1(pin.own)}** | ${f1(pin.toRequest)} | ${f1(pin.toDurable)} | ${f1(storeWriteMs)} |`);
 md.push('');
 md.push(`### 4. Serial traffic on a ${PROFILE} (pinpad), per update`);
 md.push('');

@@ -10,6 +10,8 @@
  *   node scripts/bench/startup.mjs --entry dist/pinauthd.cjs --entry 'dist/pinauthd.cjs|--max-semi-space-size=1'
  *   node scripts/bench/startup.mjs --pty ...   (the display on a socat PTY, through serialport)
  *   node scripts/bench/startup.mjs --provider-delay-ms 150 ...   (a provider across a network)
+ *   node scripts/bench/startup.mjs --peer scripts/bench/peer-minimal.mjs ...   (a client script
+ *     that prints the URL, run as `node PEER PROVIDER_URL KEY SECRET`, timed to that line)
  *
  * Several entries are interleaved in each round (A/B on a noisy machine). The loader
  * (dist/pinauthd-start.cjs, what the unit runs) keeps its code cache in $CACHE_DIRECTORY
@@ -48,6 +50,7 @@ const { values, positionals } = parseArgs({
     pty: { type: 'boolean', default: false },
     // the provider answers this much later (a network round trip, as to a real provider)
     'provider-delay-ms': { type: 'string', default: '0' },
+    peer: { type: 'string', multiple: true, default: [] },
   },
 });
 const RUNS = Number(values.runs);
@@ -103,12 +106,32 @@ async function bare() {
   return now() - t0;
 }
 
+/** A client script: exec to the line with the URL on its stdout, and the memory then. */
+async function peer(script) {
+  const t0 = now();
+  const child = spawn(process.execPath, [script, provider.url, DEMO_CONSUMER.key, DEMO_CONSUMER.secret], { env: { ...baseEnv, BENCH_HOLD: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  await new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => (out += d).includes('oauth_token=') && resolve());
+    child.once('exit', () => reject(new Error(`${script} exited before the URL`)));
+  });
+  const t = now() - t0;
+  const mem = memoryOf(child.pid);
+  const [cpuNs] = readFileSync(`/proc/${child.pid}/schedstat`, 'utf8').split(' ').map(Number);
+  child.kill('SIGTERM');
+  return { url: t, hwm: mem.hwmKb, cpu: cpuNs / 1e6 };
+}
+
+const peers = values.peer.map((p) => path.resolve(ROOT, p));
 const rows = entries.map(() => []);
+const peerRows = peers.map(() => []);
 const bares = [];
 for (const e of entries) await once(e); // warm-up
+for (const p of peers) await peer(p);
 for (let i = 0; i < RUNS; i++) {
   bares.push(await bare());
   for (const [j, e] of entries.entries()) rows[j].push(await once(e));
+  for (const [j, p] of peers.entries()) peerRows[j].push(await peer(p));
 }
 const f = (x) => x.toFixed(1);
 const b = median(bares);
@@ -116,5 +139,9 @@ console.log(`bare node -e '': ${f(b)} ms (${RUNS} runs, medians)`);
 for (const [j, e] of entries.entries()) {
   const m = (k) => median(rows[j].map((r) => r[k]));
   console.log(`${e.name.padEnd(50)} frame ${f(m('frame'))} | URL ${f(m('url'))} ms = ${(m('url') / b).toFixed(2)}x bare | main thread CPU ${f(m('cpu'))} ms, runqueue ${f(m('wait'))} ms | VmHWM at URL ${f(m('hwm') / 1024)} MiB, +300 ms ${f(m('hwmLater') / 1024)} MiB`);
+}
+for (const [j, p] of peers.entries()) {
+  const m = (k) => median(peerRows[j].map((r) => r[k]));
+  console.log(`${path.relative(ROOT, p).padEnd(50)} URL ${f(m('url'))} ms = ${(m('url') / b).toFixed(2)}x bare | main thread CPU ${f(m('cpu'))} ms | VmHWM at URL ${f(m('hwm') / 1024)} MiB`);
 }
 await provider.close();
