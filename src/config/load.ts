@@ -2,7 +2,7 @@
  * Load, validate and resolve the configuration. Nothing else runs before this: every problem
  * is reported at once, one `path: message` line each, in a single CONFIG_INVALID error.
  */
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { readSmallFile, SmallFileRefused } from '../small-file.js';
 import os from 'node:os';
 import path from 'node:path';
@@ -518,9 +518,10 @@ export function resolveConfig(fileConfig: unknown, opts: ResolveOptions = {}): C
 // ---------------------------------------------------------------------------------------
 // files
 
-async function exists(file: string): Promise<boolean> {
+/** Synchronous, as the config file's read (src/small-file.ts): nothing else runs before it. */
+function exists(file: string): boolean {
   try {
-    await stat(file);
+    statSync(file);
     return true;
   } catch {
     return false;
@@ -540,9 +541,9 @@ export async function discoverConfigFile(
   const confDir = env.CONFIGURATION_DIRECTORY?.split(':')[0];
   if (confDir) {
     const candidate = path.join(confDir, 'config.json');
-    if (await exists(candidate)) return candidate;
+    if (exists(candidate)) return candidate;
   }
-  return (await exists(defaultFile)) ? defaultFile : null;
+  return exists(defaultFile) ? defaultFile : null;
 }
 
 /** Read and parse a config file; CONFIG_INVALID for a missing, unreadable or non-JSON file. */

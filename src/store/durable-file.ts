@@ -5,10 +5,15 @@
  *   -> write -> fsync -> close -> rename over the target -> fsync the directory.
  * Writes run one at a time; writes asked for while one runs are merged and only the last
  * data is written (each caller's promise settles when data at least as new is durable).
+ *
+ * The two fsyncs, the only calls that wait for the disk (tens of ms on a flash card), go
+ * through libuv's thread pool so that the event loop keeps serving meanwhile; the other calls
+ * (open, chmod, write to the page cache, close, rename) take microseconds and are made
+ * synchronously, which saves seven round trips through the pool on the way from a PIN to a
+ * durable token (docs/performance.md, session 5).
  */
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { closeSync, constants, fchmodSync, fsync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Adapter } from 'lowdb';
 import { PinauthError } from '../errors.js';
@@ -35,18 +40,23 @@ export function storeIoError(action: string, file: string, e: unknown): PinauthE
   });
 }
 
+/** fsync(2) in libuv's thread pool. */
+function fsyncInPool(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
+}
+
 /** fsync a directory so that a rename in it is on disk. */
 export async function syncDirectory(dir: string): Promise<void> {
-  const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
-    await fh.sync();
+    await fsyncInPool(fd);
     durableWriteCounts.fsyncs++;
   } catch (e) {
     // some file systems cannot fsync a directory; the rename is still atomic there
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'EINVAL' && code !== 'ENOTSUP' && code !== 'EISDIR') throw e;
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -63,25 +73,29 @@ export async function writeFileDurably(file: string, text: string): Promise<void
 async function writeDurably(file: string, text: string): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `${tempPrefix(file)}${process.pid}-${randomBytes(6).toString('hex')}`);
-  let fh;
+  let fd: number;
   try {
-    fh = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, FILE_MODE);
+    fd = openSync(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, FILE_MODE);
   } catch (e) {
     throw storeIoError('create a temp file for', file, e);
   }
   try {
     try {
-      await fh.chmod(FILE_MODE); // exact, whatever the umask
-      await fh.writeFile(text, 'utf8');
-      await fh.sync();
+      fchmodSync(fd, FILE_MODE); // exact, whatever the umask
+      writeFileSync(fd, text, 'utf8');
+      await fsyncInPool(fd);
       durableWriteCounts.fsyncs++;
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
-    await rename(tmp, file);
+    renameSync(tmp, file);
     durableWriteCounts.writes++;
   } catch (e) {
-    await unlink(tmp).catch(() => undefined);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone, or the directory went read-only: the next open removes leftovers
+    }
     throw storeIoError('write', file, e);
   }
   try {
