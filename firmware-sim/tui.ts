@@ -96,7 +96,10 @@ function renderStatus(device: SimPanel): string {
 
 export interface TuiOptions {
   device: SimPanel;
-  /** Lines shown above the screen (where to point the daemon); the caller may change them and call redraw(). */
+  /**
+   * Lines shown above the screen (where to point the daemon, the URL to open); the caller may
+   * change them and call redraw(). Never cut: a URL cut at the terminal's width would not open.
+   */
   header?: string[];
   /** A keypad apart from the display (a simulated USB numpad): the keyboard's keys go to it. */
   keypad?: { pressKey(key: string): void };
@@ -130,6 +133,9 @@ export function runTui(options: TuiOptions): (() => void) & { redraw: () => void
     if (stopped) return;
     const cols = stdout.columns || 80;
     const termRows = stdout.rows || 24;
+    // A header line longer than the width (a URL) wraps: the terminal still copies it and
+    // finds the link as one line, and it takes the rows it wraps to.
+    const headerRows = header.reduce((n, l) => n + Math.max(1, Math.ceil(l.length / cols)), 0);
     const crop = cols < device.pixels().width + 2 * BORDER_COLS;
     const help =
       keypadMode === 'keys'
@@ -140,11 +146,12 @@ export function runTui(options: TuiOptions): (() => void) & { redraw: () => void
     const below = ['', `host> ${received.join('  |  ')}`, `sent> ${sent.join('  |  ')}`, ...(keypadMode === 'line' ? [`line> ${editing}_`] : []), ...(hint ? [hint] : []), help];
     // A graphic display's pixels only where the terminal has room for them (80x24 shows its text).
     let screen = renderScreen(device, { crop });
-    if (device.kind === 'graphic' && header.length + 1 + screen.split('\n').length + below.length > termRows) {
-      screen = `${renderScreen(device, { pixels: false })}\n(the QR code on the display needs a terminal of ${screen.split('\n')[0]!.length}x${header.length + 1 + screen.split('\n').length + below.length})`;
+    if (device.kind === 'graphic' && headerRows + 1 + screen.split('\n').length + below.length > termRows) {
+      screen = `${renderScreen(device, { pixels: false })}\n(the QR code on the display needs a terminal of ${screen.split('\n')[0]!.length}x${headerRows + 1 + screen.split('\n').length + below.length})`;
     }
-    // Every line within the terminal's width: a wrapped line would push the frame off the top.
-    const frame = [...header, '', screen, ...below].join('\n').split('\n').map((l) => (l.length > cols ? l.slice(0, cols) : l));
+    // Every other line within the terminal's width: a wrapped one would push the frame off the top.
+    const cut = (l: string) => (l.length > cols ? l.slice(0, cols) : l);
+    const frame = [...header, '', ...[screen, ...below].join('\n').split('\n').map(cut)];
     stdout.write(`\x1b[H\x1b[2J${frame.join('\n')}\n`);
   };
 

@@ -32,7 +32,7 @@ Commands:
 Options:
   --config FILE     config file (default: $PINAUTHD_CONFIG, $CONFIGURATION_DIRECTORY/config.json,
                     /etc/pinauthd/config.json)
-  --json            machine-readable output (status, token, doctor)
+  --json            machine-readable output (status, token, doctor, reauth, logout)
   --once            run: exit 0 once a token is stored
   -h, --help        this help
 

@@ -34,6 +34,14 @@ export interface Vectors {
 /** ../shared/ beside the checkout (as CI lays it out), read once. */
 let cached: Vectors | undefined;
 export function loadVectors(): Vectors {
-  cached ??= JSON.parse(readFileSync(new URL('../../../shared/vectors/oauth1.json', import.meta.url), 'utf8')) as Vectors;
+  if (cached) return cached;
+  const file = new URL('../../../shared/vectors/oauth1.json', import.meta.url);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`the published OAuth vectors are read from ../shared/vectors/oauth1.json beside the checkout, as CI lays it out, and ${file.pathname} cannot be read (${(e as NodeJS.ErrnoException).code}): put the shared directory (or a link to it) next to the checkout`, { cause: e });
+  }
+  cached = JSON.parse(text) as Vectors;
   return cached;
 }
