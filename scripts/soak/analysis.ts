@@ -75,11 +75,14 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Theil-Sen slope: the median of the pairwise slopes (robust to the odd outlier sample). */
-export function theilSen(xs: number[], ys: number[]): number {
+/**
+ * Theil-Sen slope: the median of the pairwise slopes (robust to the odd outlier sample);
+ * `groups`: only pairs of points in the same group.
+ */
+export function theilSen(xs: number[], ys: number[], groups?: unknown[]): number {
   const slopes: number[] = [];
   for (let i = 0; i < xs.length; i++) {
-    for (let j = i + 1; j < xs.length; j++) if (xs[j] !== xs[i]) slopes.push((ys[j]! - ys[i]!) / (xs[j]! - xs[i]!));
+    for (let j = i + 1; j < xs.length; j++) if (xs[j] !== xs[i] && (!groups || groups[i] === groups[j])) slopes.push((ys[j]! - ys[i]!) / (xs[j]! - xs[i]!));
   }
   return median(slopes);
 }
@@ -112,11 +115,10 @@ export interface Bounds {
   /** With judgeHeap 'samples': growth allowed on top of the noise threshold (the short run's slack). */
   heapSlackBytes: number;
   /**
-   * Whether the warm-up lasts, besides its time, until V8's young generation has reached the
-   * largest size it reaches in the run (its committed size is sized by V8 to the allocation
-   * rate, in steps, up to a ceiling; each step is megabytes of RSS that is not retained data).
+   * Whether RSS slopes are taken only between samples at which V8's young generation had the
+   * same committed size (youngGenerationSteps). false: between any two samples.
    */
-  warmupUntilYoungGenerationSized: boolean;
+  likeYoungGeneration: boolean;
   /**
    * fds, timers, resources: 'thirds' (long run): the mean of the last third of the samples
    * after warm-up no more than FLAT_TOLERANCE above the first third's; 'trend' (short run):
@@ -126,10 +128,10 @@ export interface Bounds {
   flat: 'thirds' | 'trend';
 }
 
-export const LONG_BOUNDS: Bounds = { rssPer1000Events: 1 * MiB, delayP99Ms: 50, judgeRss: true, judgeHeap: 'snapshots', heapSlackBytes: 0, warmupUntilYoungGenerationSized: true, flat: 'thirds' };
+export const LONG_BOUNDS: Bounds = { rssPer1000Events: 1 * MiB, delayP99Ms: 50, judgeRss: true, judgeHeap: 'snapshots', heapSlackBytes: 0, likeYoungGeneration: true, flat: 'thirds' };
 
 /** `npm test`'s short soak: structural only, nothing a loaded machine can tip over. */
-export const SHORT_BOUNDS: Bounds = { rssPer1000Events: Infinity, delayP99Ms: null, judgeRss: false, judgeHeap: 'samples', heapSlackBytes: 2 * MiB, warmupUntilYoungGenerationSized: false, flat: 'trend' };
+export const SHORT_BOUNDS: Bounds = { rssPer1000Events: Infinity, delayP99Ms: null, judgeRss: false, judgeHeap: 'samples', heapSlackBytes: 2 * MiB, likeYoungGeneration: true, flat: 'trend' };
 
 /**
  * A leaked descriptor, timer or handle is there in every later sample: it raises the mean of
@@ -205,18 +207,17 @@ const sd = (xs: number[]) => {
 const youngGeneration = (s: Sample) => s.spaces.new_space?.size ?? NaN;
 
 /**
- * The samples the bounds judge: those after the time-based warm-up (`warmupRounds`) and, with
- * `warmupUntilYoungGenerationSized`, from the first sample at which V8's young generation had
- * reached the largest size it reaches in the run. `sizedAt`: that sample's index, or -1.
+ * V8 sizes its young generation (new space) to the allocation rate: it doubles its committed
+ * size in steps when much survives a scavenge, and halves it at a full GC when the daemon
+ * allocates little (under ~1 MB/s): a step of megabytes of RSS either way that holds no
+ * retained data, and that happens at any time of the run. The steps, for the table.
  */
-export function judgedSamples(samples: Sample[], warmupRounds: number, bounds: Bounds): { after: Sample[]; sizedAt: number } {
-  let start = samples.findIndex((s) => s.round > warmupRounds);
-  if (start < 0) start = samples.length;
-  const sizes = samples.map(youngGeneration);
-  const largest = Math.max(...sizes);
-  const sizedAt = Number.isFinite(largest) ? sizes.indexOf(largest) : -1;
-  if (bounds.warmupUntilYoungGenerationSized && sizedAt > start) start = sizedAt;
-  return { after: samples.slice(start), sizedAt };
+export function youngGenerationSteps(samples: Sample[]): string {
+  const young = samples.map(youngGeneration);
+  if (!young.some(Number.isFinite)) return 'not measured (no probe)';
+  const sizes = [...new Set(young)].sort((x, y) => x - y).map((y) => `${(y / MiB).toFixed(0)} MiB x${young.filter((v) => v === y).length}`);
+  const changes = young.filter((y, i) => i > 0 && y !== young[i - 1]).length;
+  return `${changes} resizes; samples at each size: ${sizes.join(', ')}`;
 }
 
 export interface AssessContext {
@@ -238,21 +239,12 @@ export function assess(samples: Sample[], bounds: Bounds, ctx: AssessContext): A
     if (!ok) violations.push(`${name}: ${value} (bound: ${bound})`);
   };
   const report = (name: string, value: string) => figures.push({ name, value });
-  const { after, sizedAt } = judgedSamples(samples, ctx.warmupRounds, bounds);
-  const secs = (s: Sample) => `${(s.elapsedMs / 1000).toFixed(0)} s`;
-  if (sizedAt >= 0) {
-    const young = samples.map(youngGeneration);
-    const steps = young.filter((y, i) => i === 0 || y !== young[i - 1]).map((y) => (y / MiB).toFixed(0)).join(' -> ');
-    report(
-      'warm-up: V8 sizing its young generation (new space, committed after the GC)',
-      `${steps} MiB; at its largest (${mib(young[sizedAt]!)}) from round ${samples[sizedAt]!.round} (${secs(samples[sizedAt]!)}); judged from round ${after[0]?.round ?? '-'} (${after[0] ? secs(after[0]) : '-'}): ${after.length} of ${samples.length} samples`,
-    );
-  }
-  const minimum = bounds.warmupUntilYoungGenerationSized ? Math.max(6, Math.ceil(samples.length / 3)) : 6;
-  if (after.length < minimum) {
-    violations.push(`only ${after.length} samples after warm-up (at least ${minimum}: a third of the run): V8 was still sizing its young generation, or the run was short; run longer`);
+  const after = samples.filter((s) => s.round > ctx.warmupRounds);
+  if (after.length < 6) {
+    violations.push(`only ${after.length} samples after warm-up: run longer`);
     return { figures, violations };
   }
+  report('V8\'s young generation (new space, committed after the GC) after warm-up: RSS slopes are taken between samples at the same size', youngGenerationSteps(after));
   const last = after[after.length - 1]!;
   const loads = after.map((s) => s.load1);
   report('machine load: 1-min load average at the samples (above the CPU count, processes wait for a CPU)', `mean ${mean(loads).toFixed(1)}, min ${Math.min(...loads).toFixed(1)}, max ${Math.max(...loads).toFixed(1)}`);
@@ -264,11 +256,12 @@ export function assess(samples: Sample[], bounds: Bounds, ctx: AssessContext): A
   const rounds = after.map((s) => s.round);
   const span = last.round - after[0]!.round;
   const verifications = after.map((s) => s.timerVerifications);
+  const young = bounds.likeYoungGeneration ? after.map((s) => youngGeneration(s) || 0) : undefined;
   const slopes = (ys: number[]) => {
-    const perRound = theilSen(rounds, ys) * 1000;
+    const perRound = theilSen(rounds, ys, young) * 1000;
     // none in an `--only` run without the verify kind's authorized daemon
     const timed = last.timerVerifications > after[0]!.timerVerifications;
-    const perVerification = timed ? theilSen(verifications, ys) * 1000 : -Infinity;
+    const perVerification = timed ? theilSen(verifications, ys, young) * 1000 : -Infinity;
     const text = `${kib(perRound)} per 1,000 rounds${timed ? `, ${kib(perVerification)} per 1,000 timer verifications` : ''} (${mib(ys[0]!)} -> ${mib(ys[ys.length - 1]!)} over ${span} rounds, ${last.timerVerifications - after[0]!.timerVerifications} timer verifications)`;
     return { worst: Math.max(perRound, perVerification), text };
   };

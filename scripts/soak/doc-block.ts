@@ -103,13 +103,18 @@ without a V8 flag but opens a debugger thread and port inside the daemon; a heap
 every sample stops the loop for hundreds of ms and adds ~40 MiB of RSS for the rest of the run,
 which is why the two snapshots come after the sampled rounds.
 
-**Warm-up.** The first tenth of the run (at least 2 minutes), and then until V8's young
-generation has reached the largest size it reaches in the run. V8 sizes the young generation
-(new space) to the allocation rate, doubling its committed size in steps (on this machine 8 ->
-16 -> 32 MiB, its ceiling on 64-bit); each step adds megabytes of RSS that hold no retained
-data. The table prints the steps and the sample the judged part starts at. If that leaves fewer
-than a third of the samples, the run fails with "run longer": a young generation still growing
-at the end is not judged as flat.
+**Warm-up**: the first tenth of the run, at least 2 minutes (the JIT compiles what runs every
+round, caches fill).
+
+**V8's young generation.** V8 sizes the young generation (new space) to the allocation rate: it
+doubles its committed size in steps (up to 2 x 16 MiB on 64-bit) when much survives a
+scavenge, and halves it at a full GC when the daemon allocates little (under ~1 MB/s, which
+the soak's forced GCs meet at every sample). Each step moves RSS by megabytes that hold no
+retained data, at any time of the run: the 60-minute run below doubled it to 32 MiB at ~4.5
+minutes and kept it, the 30-minute run resized it at most samples. RSS slopes are therefore
+taken only between samples at which the young generation had the same committed size (the
+Theil-Sen median over those pairs; the table prints the sizes and how often V8 resized it).
+A leak grows RSS between any two samples, at equal sizes too.
 
 **Bounds** (the soak exits 1 past one), on the samples after warm-up:
 - *RSS outside V8's live heap* (RSS minus the heap used after the full GC, and the same for
@@ -117,8 +122,8 @@ at the end is not judged as flat.
   event of each of the eight kinds, so the Theil-Sen slope (the median of all pairwise slopes:
   robust to the odd sample) against rounds is the growth per 1,000 events of each; the
   verification timer runs besides, as often as time passes, so the slope is taken against
-  timer verifications too. Each slope lays the whole growth at that kind's door: an upper
-  bound. This is where a leak of native memory, Buffers or handles shows (serialport's native
+  timer verifications too; both between samples at the same young-generation size. Each slope
+  lays the whole growth at that kind's door: an upper bound. This is where a leak of native memory, Buffers or handles shows (serialport's native
   Poller object included). RSS as measured is printed beside it, not judged: its other part is
   the live V8 heap, judged object by object by the census below, in which the JIT's code and
   caches grow for hours (see "What grows", below).

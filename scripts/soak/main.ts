@@ -9,7 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { assess, HEAP_DIFF_ROUNDS, judgedSamples, LONG_BOUNDS, mib, type Sample } from './analysis.js';
+import { assess, HEAP_DIFF_ROUNDS, LONG_BOUNDS, mib, type Sample } from './analysis.js';
 import type { EventKind } from './events.js';
 import { runSoak, type SoakResult } from './soak.js';
 import { ROOT } from './unit.js';
@@ -33,11 +33,11 @@ export function render(r: SoakResult, minutes: number): string {
     ['figure', 'value', 'bound', ''],
     r.assessment.figures.map((f) => [f.name, f.value, f.bound ?? '', f.ok === undefined ? '' : f.ok ? 'ok' : 'EXCEEDED']),
   );
-  const s0 = judgedSamples(r.samples, r.warmupRounds, LONG_BOUNDS).after[0] ?? r.samples[0]!;
+  const s0 = r.samples.find((s) => s.round > r.warmupRounds) ?? r.samples[0]!;
   const sN = r.samples[r.samples.length - 1]!;
   const three = (f: (s: Sample) => number) => `${mib(f(r.samples[0]!))} -> ${mib(f(s0))} -> ${mib(f(sN))}`;
   const space = (name: string) => (s: Sample) => s.spaces[name]?.size ?? NaN;
-  const journey = `First sample -> judged from (round ${s0.round}) -> end: RSS ${three((s) => s.rssBytes)}, anonymous ${three((s) => s.rssAnonBytes)}; V8 heap used after full GC ${three((s) => s.heapUsed)}, of it compiled code ${three((s) => s.heapCompiled)}; V8 committed ${three((s) => s.heapCommitted)}: young generation ${three(space('new_space'))}, old space ${three(space('old_space'))}, code space ${three(space('code_space'))}; fds ${s0.fds} -> ${sN.fds}; timers ${s0.timers} -> ${sN.timers}; ${sN.timerVerifications} timer verifications, ${sN.portOpens} port opens.`;
+  const journey = `First sample -> after warm-up (round ${s0.round}) -> end: RSS ${three((s) => s.rssBytes)}, anonymous ${three((s) => s.rssAnonBytes)}; V8 heap used after full GC ${three((s) => s.heapUsed)}, of it compiled code ${three((s) => s.heapCompiled)}; V8 committed ${three((s) => s.heapCommitted)}: young generation ${three(space('new_space'))}, old space ${three(space('old_space'))}, code space ${three(space('code_space'))}; fds ${s0.fds} -> ${sN.fds}; timers ${s0.timers} -> ${sN.timers}; ${sN.timerVerifications} timer verifications, ${sN.portOpens} port opens.`;
   const pa = r.perAction;
   const actions = table(
     ['action', 'times', 'ms each', 'log lines', 'store writes', 'fsyncs', 'provider calls'],
