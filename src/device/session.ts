@@ -240,13 +240,20 @@ export class DeviceSession extends EventEmitter<DeviceSessionEvents> {
     link.connected = true;
     link.attempt = 0;
     transport.on('data', (chunk) => input.push(chunk));
-    transport.once('ended', () => {
+    let ended = false;
+    const onEnded = (): void => {
+      if (ended) return;
+      ended = true;
       // A partial last line is counted as noise, never taken as a PIN.
       input.end();
       if (!link.carriesKeypad || this.#stopped) return;
       this.#logger.info({ port: transport.description }, 'keypad input ended');
       this.emit('input_closed');
-    });
+    };
+    transport.once('ended', onEnded);
+    // Known at open (stdin at /dev/null): said now, before the daemon asks the provider for a
+    // code nobody can type, not after a first read.
+    if (transport.endedAtOpen) onEnded();
     transport.once('close', (err) => {
       input.end();
       if (link.transport !== transport) return;

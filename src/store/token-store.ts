@@ -4,8 +4,8 @@
  * mutations run one at a time. A file that cannot be trusted is moved aside (kept, never
  * deleted) and the store starts empty, i.e. unauthorized.
  */
-import { constants as fsConstants } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants as fsConstants, fchmodSync, fstatSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
+import { lstat, open, readdir, stat } from 'node:fs/promises';
 import { readSmallFile } from '../small-file.js';
 import path from 'node:path';
 import { Low } from 'lowdb';
@@ -142,11 +142,15 @@ function octal(mode: number): string {
 /**
  * `path` opened without following a final symbolic link (O_NOFOLLOW), as a directory or a
  * non-blocking read-only file: its mode is checked and changed through the descriptor.
+ *
+ * Opening the store checks and repairs with synchronous calls: each takes microseconds on a
+ * local disk, while an asynchronous one is a round trip through libuv's thread pool, and the
+ * daemon's first request waits for the store (docs/performance.md, session 5).
  */
-async function openNoFollow(target: string, directory: boolean): Promise<FileHandle> {
+function openNoFollow(target: string, directory: boolean): number {
   const flags = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | (directory ? fsConstants.O_DIRECTORY : fsConstants.O_NONBLOCK);
   try {
-    return await open(target, flags);
+    return openSync(target, flags);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new PinauthError('STORE_PERMISSIONS', `${target} is a symbolic link: refusing to follow it`);
     if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') throw new PinauthError('STORE_IO', `${target} is not a directory`);
@@ -155,10 +159,10 @@ async function openNoFollow(target: string, directory: boolean): Promise<FileHan
 }
 
 /** Create the directory 0700, or repair a group/other-accessible one (warns). Never through another user's link. */
-async function ensurePrivateDirectory(dir: string, logger: Logger): Promise<void> {
+function ensurePrivateDirectory(dir: string, logger: Logger): void {
   checkStateDirectory(dir);
   try {
-    await mkdir(dir, { recursive: true, mode: DIR_MODE });
+    mkdirSync(dir, { recursive: true, mode: DIR_MODE });
   } catch (e) {
     throw storeIoError('create the store directory', dir, e);
   }
@@ -166,17 +170,17 @@ async function ensurePrivateDirectory(dir: string, logger: Logger): Promise<void
   // DynamicUser= makes /var/lib/pinauthd a link to private/pinauthd), and O_NOFOLLOW then
   // refuses a link swapped in since.
   const { realPath } = checkStateDirectory(dir);
-  let fh: FileHandle;
+  let fd: number;
   let st;
   try {
-    fh = await openNoFollow(realPath, true);
+    fd = openNoFollow(realPath, true);
   } catch (e) {
     if (isPinauthError(e)) throw e;
     throw storeIoError('open', dir, e);
   }
   try {
     try {
-      st = await fh.stat();
+      st = fstatSync(fd);
     } catch (e) {
       throw storeIoError('stat', dir, e);
     }
@@ -188,7 +192,7 @@ async function ensurePrivateDirectory(dir: string, logger: Logger): Promise<void
         `store directory ${dir} is shared (mode ${octal(st.mode)}, sticky); use a private directory for store.path`,
       );
     }
-    await fh.chmod(DIR_MODE);
+    fchmodSync(fd, DIR_MODE);
   } catch (e) {
     if (isPinauthError(e)) throw e;
     throw new PinauthError(
@@ -197,16 +201,16 @@ async function ensurePrivateDirectory(dir: string, logger: Logger): Promise<void
       { cause: e },
     );
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
   logger.warn({ path: dir, was: octal(st.mode), now: octal(DIR_MODE) }, 'store directory was accessible to group/others; mode repaired to 0700');
 }
 
 /** Check the store file: a regular file (never a link), and 0600 (repaired with a warning). false: no file. */
-async function ensurePrivateFile(file: string, logger: Logger): Promise<boolean> {
-  let fh: FileHandle;
+function ensurePrivateFile(file: string, logger: Logger): boolean {
+  let fd: number;
   try {
-    fh = await openNoFollow(file, false);
+    fd = openNoFollow(file, false);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     if (isPinauthError(e)) throw e;
@@ -214,11 +218,11 @@ async function ensurePrivateFile(file: string, logger: Logger): Promise<boolean>
   }
   let st;
   try {
-    st = await fh.stat();
+    st = fstatSync(fd);
     if (!st.isFile()) throw new PinauthError('STORE_IO', `${file} is not a regular file`);
     if ((st.mode & 0o077) === 0) return true;
     try {
-      await fh.chmod(FILE_MODE);
+      fchmodSync(fd, FILE_MODE);
     } catch (e) {
       throw new PinauthError(
         'STORE_PERMISSIONS',
@@ -227,25 +231,25 @@ async function ensurePrivateFile(file: string, logger: Logger): Promise<boolean>
       );
     }
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
   logger.warn({ path: file, was: octal(st.mode), now: octal(FILE_MODE) }, 'token store file was accessible to group/others; mode repaired to 0600');
   return true;
 }
 
 /** Remove temp files a crash left between create and rename. */
-async function removeLeftovers(file: string, logger: Logger): Promise<void> {
+function removeLeftovers(file: string, logger: Logger): void {
   const dir = path.dirname(file);
   const prefix = tempPrefix(file);
   let names: string[];
   try {
-    names = await readdir(dir);
+    names = readdirSync(dir);
   } catch (e) {
     throw storeIoError('list', dir, e);
   }
   for (const name of names.filter((n) => n.startsWith(prefix))) {
     try {
-      await unlink(path.join(dir, name));
+      unlinkSync(path.join(dir, name));
       logger.info({ path: path.join(dir, name) }, 'removed a temp file left by an interrupted write');
     } catch (e) {
       throw storeIoError('remove the leftover temp file', path.join(dir, name), e);
@@ -266,12 +270,12 @@ async function moveAside(file: string): Promise<string> {
   const kept = await keptName(file);
   try {
     // the mode is set through a descriptor of the file itself, never through a name
-    const fh = await openNoFollow(file, false);
+    const fd = openNoFollow(file, false);
     try {
-      await rename(file, kept);
-      await fh.chmod(FILE_MODE);
+      renameSync(file, kept);
+      fchmodSync(fd, FILE_MODE);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
     await syncDirectory(path.dirname(file));
   } catch (e) {
@@ -344,9 +348,9 @@ export class TokenStore {
    */
   static async open(file: string, logger: Logger): Promise<TokenStore> {
     const abs = path.resolve(file);
-    await ensurePrivateDirectory(path.dirname(abs), logger);
-    await removeLeftovers(abs, logger);
-    const exists = await ensurePrivateFile(abs, logger);
+    ensurePrivateDirectory(path.dirname(abs), logger);
+    removeLeftovers(abs, logger);
+    const exists = ensurePrivateFile(abs, logger);
     const adapter = new DurableFile<StoreData>(abs);
     const db = new Low<StoreData>(adapter, emptyStoreData());
     let recoveredFrom: string | null = null;

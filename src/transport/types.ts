@@ -25,6 +25,12 @@ export interface Transport extends EventEmitter<TransportEvents> {
   /** For logs and messages, e.g. `/dev/ttyUSB0 @ 9600` or `tcp://127.0.0.1:4001`. */
   readonly description: string;
   readonly isOpen: boolean;
+  /**
+   * Set by open() when the input cannot give a byte ever (the console's stdin at /dev/null or
+   * an empty file): known at once, not after a first read, so that nothing is asked of the
+   * provider for nobody. `ended` may still follow.
+   */
+  readonly endedAtOpen?: boolean;
   /** Open once; rejects with a PinauthError (DEVICE_NOT_FOUND / DEVICE_PERMISSION / DEVICE_BUSY). */
   open(): Promise<void>;
   /** Resolves when the bytes are handed to the OS (drained). Rejects when closed. */

@@ -127,6 +127,35 @@ test('two ports over TCP: a bridge that drops and comes back', async () => {
   }
 });
 
+test('the console: stdin known at open to give nothing (endedAtOpen) is input_closed before start() resolves, once', async () => {
+  const input = new PassThrough();
+  const session = new DeviceSession({
+    display: { ...display('stdio'), driver: 'console', cols: 40, rows: 6 },
+    keypad: { ...keypad, mode: 'line' },
+    pin: { digits: 7 },
+    logger,
+    reconnect,
+    transportFactory: () => {
+      const t = new StdioTransport({ input, output: new PassThrough() });
+      Object.defineProperty(t, 'endedAtOpen', { get: () => true });
+      return t;
+    },
+  });
+  const events: string[] = [];
+  session.on('input_closed', () => events.push('input_closed'));
+  try {
+    await session.start();
+    assert.deepEqual(events, ['input_closed']);
+    const streamEnded = new Promise((r) => input.once('end', r));
+    input.end(); // the stream's own end follows: said once
+    await streamEnded;
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(events, ['input_closed']);
+  } finally {
+    await session.stop();
+  }
+});
+
 test('the console: the end of stdin is input_closed, not an outage; nothing reopens it, a partial line is no PIN, screens still go out', async () => {
   const input = new PassThrough();
   const output = new PassThrough();

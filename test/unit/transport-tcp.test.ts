@@ -6,6 +6,9 @@ import { isPinauthError } from '../../src/errors.js';
 import { TcpTransport, parseTcpUrl } from '../../src/transport/tcp.js';
 import { StdioTransport } from '../../src/transport/stdio.js';
 import { PassThrough } from 'node:stream';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { until } from '../helpers/transport-mock.js';
 
 const logger = pino({ level: 'silent' });
@@ -85,4 +88,30 @@ test('stdio: lines in, text out; the end of input is `ended` (not an unplug), an
   assert.equal(output.read()?.toString(), 'Checking PIN...\r\n');
   await t.close();
   assert.deepEqual(events, ['ended', 'close']);
+});
+
+test('stdio: an input that can never give a byte (the null device, an empty file) is endedAtOpen, known without a read', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pinauthd-stdio-'));
+  const fds: number[] = [];
+  const at = async (fd: number | undefined): Promise<boolean> => {
+    const t = new StdioTransport({ input: new PassThrough(), output: new PassThrough(), ...(fd === undefined ? {} : { inputFd: fd }) });
+    await t.open();
+    const ended = t.endedAtOpen;
+    await t.close();
+    return ended;
+  };
+  try {
+    writeFileSync(path.join(dir, 'empty'), '');
+    writeFileSync(path.join(dir, 'pin'), '1234567\n');
+    const [devNull, empty, pin] = ['/dev/null', path.join(dir, 'empty'), path.join(dir, 'pin')].map((f) => openSync(f, 'r'));
+    fds.push(devNull!, empty!, pin!);
+    assert.equal(await at(devNull), true);
+    assert.equal(await at(empty), true);
+    assert.equal(await at(pin), false);
+    // a stream given without its descriptor: only its `ended` can tell
+    assert.equal(await at(undefined), false);
+  } finally {
+    for (const fd of fds) closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
