@@ -68,6 +68,9 @@ function haveSocat(): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Ctrl-C, a stop, and the terminal closed (SIGHUP): each ends the demo with its daemon and files. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 async function main(): Promise<number> {
   let values;
   try {
@@ -209,8 +212,7 @@ async function main(): Promise<number> {
         process.stdout.write(`\n${renderScreen(sim, { crop: true })}\n`);
         finish();
       });
-      process.on('SIGINT', finish);
-      process.on('SIGTERM', finish);
+      for (const signal of STOP_SIGNALS) process.on(signal, finish);
     });
   }
 
@@ -230,8 +232,7 @@ async function main(): Promise<number> {
   };
   sim.on('screen', print);
   const stopSignals = () => void cleanup().then((c) => process.exit(c));
-  process.on('SIGINT', stopSignals);
-  process.on('SIGTERM', stopSignals);
+  for (const signal of STOP_SIGNALS) process.on(signal, stopSignals);
 
   const socket = controlSocketPath(storePath);
   let typed = false;
