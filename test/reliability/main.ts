@@ -51,7 +51,7 @@ figures.sort((a, b) => sectionNumber(a) - sectionNumber(b));
 const esc = (s: string | number) => String(s).replace(/\|/g, '\\|');
 const rows = figures.map((f) => `| ${esc(f.section)} | ${esc(f.name)} | ${esc(f.value)} | ${esc(f.bound ?? '')} |`);
 const table = ['| section | figure | value | required |', '|---|---|---|---|', ...rows].join('\n');
-const passed = run.status === 0;
+const passed = run.status === 0 && count('pass') + count('fail') > 0;
 process.stdout.write(`\nReliability figures (seed ${seed}, ${seconds} s, ${passed ? 'all tests passed' : 'SOME TESTS FAILED'}):\n\n${table}\n\n`);
 
 if (passed) {
@@ -143,4 +143,10 @@ certificates). Everything runs on 127.0.0.1 and in temp directories.
 }
 // The plain closing line CI reads, after the table.
 process.stdout.write(`reliability: ${count('pass')} passed, ${count('fail')} failed\n`);
+// A runner that ended without running anything (killed, or its TAP never written) has not
+// passed, whatever its status.
+if (count('pass') + count('fail') === 0) {
+  process.stderr.write(`reliability: no test results (runner status ${run.status}, signal ${run.signal ?? 'none'}${run.error ? `, ${run.error.message}` : ''})\n`);
+  process.exit(1);
+}
 process.exit(run.status ?? 1);
