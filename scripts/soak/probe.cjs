@@ -39,15 +39,24 @@ if (out && typeof globalThis.gc === 'function') {
     const spaces = {};
     for (const sp of v8.getHeapSpaceStatistics()) spaces[sp.space_name] = { size: sp.space_size, used: sp.space_used_size };
     Object.assign(probe, { heapUsed: heap.used_heap_size, heapCompiled: compiled.code_and_metadata_size + compiled.bytecode_and_metadata_size, heapTotal: heap.total_heap_size, malloced: heap.malloced_memory, external: process.memoryUsage().external, spaces });
+    const write = () => {
+      const tmp = `${out}.tmp`;
+      fs.writeFileSync(tmp, `${JSON.stringify(probe)}\n`);
+      fs.renameSync(tmp, out);
+      // The next tick of the monitor carries this handler's pause (collections, a snapshot).
+      monitor.skipTick();
+    };
     const asked = `${out}.snapshot`;
-    if (snapshotDir && (snapshotAt.has(seq) || fs.existsSync(asked))) {
-      fs.rmSync(asked, { force: true });
+    if (!(snapshotDir && (snapshotAt.has(seq) || fs.existsSync(asked)))) return write();
+    fs.rmSync(asked, { force: true });
+    // The collections found AbortSignal.timeout() signals dead, but the FinalizationRegistry
+    // that then clears their timers runs its callbacks later, from the event loop: let it,
+    // collect again, so that the snapshot holds no timer of a dead signal.
+    setTimeout(() => {
+      globalThis.gc();
+      globalThis.gc();
       probe.snapshot = v8.writeHeapSnapshot(require('node:path').join(snapshotDir, `probe-${seq}.heapsnapshot`));
-    }
-    const tmp = `${out}.tmp`;
-    fs.writeFileSync(tmp, `${JSON.stringify(probe)}\n`);
-    fs.renameSync(tmp, out);
-    // The next tick of the monitor carries this handler's pause (collections, a snapshot).
-    monitor.skipTick();
+      write();
+    }, 200);
   });
 }

@@ -209,7 +209,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       };
       const a = await snapshot();
       const opens = daemon.count('device reconnected');
-      for (let i = 0; i < opts.heapDiffRounds; i++) await playRound();
+      // A probe (its full GC) after every round, as in the sampled rounds: the collector's pace
+      // between the snapshots is the one before them.
+      for (let i = 0; i < opts.heapDiffRounds; i++) {
+        await playRound();
+        await daemon.probe();
+      }
       const opened = daemon.count('device reconnected') - opens;
       heapDiff = heapGrowth(a, await snapshot(), opts.heapDiffRounds, opened);
     }
