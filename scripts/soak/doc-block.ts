@@ -111,7 +111,7 @@ doubles its committed size in steps (up to 2 x 16 MiB on 64-bit) when much survi
 scavenge, and halves it at a full GC when the daemon allocates little (under ~1 MB/s, which
 the soak's forced GCs meet at most samples). Each step moves RSS by megabytes that hold no
 retained data, at any time of the run, so no warm-up can wait it out: the 30-minute run below
-resized it at half of its samples (1-8 MiB). RSS is therefore judged outside V8's committed
+resized it at almost every other sample (1-4 MiB). RSS is therefore judged outside V8's committed
 heap (all spaces, young generation included, as \`v8.getHeapStatistics()\` reports it after the
 GC), and what is inside is judged by the census.
 
@@ -186,44 +186,68 @@ interpreter-only loader (30 min, seed 5) cycled between 50 and 57.4 MiB, full co
 by V8's heap sizing, and behind it by the daemon's heap guard (96 MiB live after a full GC,
 src/service/heap-guard.ts) and the unit's MemoryMax=192M.
 
-**What the retained heap does grow by**: a heap-snapshot diff of the soak's daemon
-(\`scripts/soak/heap-diff.ts\`, snapshots after rounds 40 and 130 of an 8-minute soak,
-2026-12-06): +446 KB of self size, of which ~360 KB is V8 code and its metadata (optimised
-code 158 KB, deoptimisation data 109 KB, relocation info 45 KB, source positions 11 KB, the
-weak lists of code that depends on object shapes 19 KB, feedback vectors: TurboFan compiling
-the functions that got hot, which settles when they all are) and the rest is, per port open,
-two \`Poller\` objects, their property arrays, an \`Object\` and the bound callback that holds them.
-That one is a leak in serialport's native binding (@serialport/bindings-cpp src/poller.cpp:
-\`destroy()\` never deletes the C++ Poller, whose global handle on the bound callback keeps the
-JS Pollers alive; upstream node-serialport issue #1582, open). Its size, measured on an
-\`--only unplug\` soak (1,797 port opens in 6 minutes, snapshots 1,397 port opens apart,
-\`heap-diff.ts A B --retained-by Poller\`): +2,794 Pollers retaining +492,040 B, 176 B per
-Poller, two per port open, plus the 48-byte callback: **400 B of JS heap per port open**, and
-the native Poller object (a few hundred bytes of malloc) besides. A board unplugged daily
-leaks ~1.4 MB of JS heap in a decade, and a dying cable that drops out every minute ~0.6 MB a
-day, which the heap guard (96 MiB) would meet after about five months of that; it is left to
-upstream (pinauthd does not patch dependencies), and the retained-heap bound takes exactly
-400 B per port open off the growth it judges, saying so in the figure.
+**What grows, and what bounds it** (2026-12-06; heap snapshots taken by the soak's probe after
+a full GC, split by \`scripts/soak/heap-diff.ts\`; samples from \`--json\` files).
 
-**The 30-minute run below** (2026-12-06, seed 1515, the lifecycle of 3ed93b2 with the quiet
-board; a shared 2-core machine, load average 1.9-13.9, mean 6.7) held four bounds and exceeded
-three, none of them by a leak of pinauthd's:
-- *Event-loop delay* p99 15.8 ms (the bare process beside it: 13.7 ms): held; the worst windows
-  (123 ms, the bare process 102 ms) are the machine's.
-- *File descriptors, timers, libuv resources*: flat (last third vs first: -0.02, 0.00, +0.03).
-- *Retained heap*, compiled code apart: +268 KiB between the thirds, of which 130 KiB is the
-  Poller leak (334 port opens x 400 B); the other 138 KiB (~420 B per round) is over the
-  19 KiB noise. The heap-snapshot diff names it (snapshots 90 rounds apart, above):
-  \`system / WeakArrayList\` objects held by object shapes as their \`dependent_code\` (+264,
-  +38 KB: ~420 B per round), the lists in which V8 records which optimised code depends on which
-  shape, growing with the compiled code (+232 KiB between the thirds: TurboFan still compiling
-  and deoptimising after 30 minutes); no object of pinauthd's grew. JIT, not counted by
-  \`v8.getHeapCodeStatistics()\`, so inside the judged figure: exceeded as measured.
-- *RSS* +6.0 MiB per 1,000 rounds (80.6 -> 91.3 MiB): V8 sizing its young generation to the
-  allocation rate (the committed heap after a full GC 27.5 -> 44.3 MiB between 180 s and 340 s,
-  RSS +6.8 MiB by 500 s), then +1.7 MiB in the last 22 minutes. /proc/PID/smaps from 680 s to
-  1,417 s: V8's heap pages +684 kB, its JIT code pages +200 kB, malloc arenas -44 kB, the brk
-  heap and the mapped binary unchanged; i.e. the retained heap above (JIT and Poller) in 256 KiB
-  pages. 1 MiB per 1,000 rounds is one V8 page (256 KiB) per 250 rounds: a 30-minute run on a
-  loaded machine (541 rounds) resolves it only once V8 has stopped sizing and compiling.
+- *Nothing of pinauthd's.* The census of the 30-minute run below (snapshots 60 rounds apart at
+  its end) counted +187 KiB, all of it timers of \`AbortSignal.timeout()\` signals (src/oauth/http.ts,
+  one per provider call) that V8 had found dead but whose FinalizationRegistry callback, which
+  clears the timer, had not run yet: +458 each of Timeout, WeakCell, closure and context, and
+  heap numbers. The 60 rounds between the snapshots ran without the probe's GCs, so the dead
+  signals piled up for the snapshot's own GC to find. Fixed in the harness after that run: a
+  probe after every round between the snapshots, and each snapshot taken once those callbacks
+  have run. A 2.5-minute run with the fix (seed 9): +5 KiB of the daemon's own over 60 rounds
+  (22 hidden classes, code paths met for the first time; no Timeout), the Poller leak 399 B per
+  port open, the JIT +295 KiB. Earlier in a run the same census shows code paths met for the first time,
+  never one object per event: rounds 41-101 of a 2-minute run +58 KiB (127 hidden classes),
+  rounds 60-130 of a 12-minute run +13 KiB (17 hidden classes; one 8 KiB Buffer pool slab held
+  by the serial parser's delimiter). What the last session suspected was looked for and is not
+  there: no pino child logger or redaction compiled per event, no \`new Function\`, no per-open
+  prototype or listener: the only JS objects that grow with the events are serialport's Pollers.
+- *serialport's Poller leak*: per port open, two \`Poller\` objects, their property arrays, an
+  \`Object\` and the bound callback that holds them, kept by the native poller's global handle
+  (@serialport/bindings-cpp src/poller.cpp: \`destroy()\` never deletes the C++ Poller; upstream
+  node-serialport issue #1582, open). Measured in the run itself: 402 B of JS heap per port
+  open in the 30-minute run, 399 B in the 2.5-minute one (an \`--only unplug\` soak earlier: 400 B), plus the native object (a few hundred bytes of
+  malloc, inside the RSS figure). A board unplugged daily leaks ~1.4 MB of JS heap in a decade,
+  and a dying cable that drops out every minute ~0.6 MB a day, which the heap guard (96 MiB)
+  would meet after about five months of that; left to upstream (pinauthd does not patch
+  dependencies), measured apart and stated in the figure.
+- *V8's JIT*, apart in the census: every node the snapshot types as code (machine code,
+  bytecode, deoptimisation data, relocation info, source positions, feedback vectors, inline-
+  cache handlers, allocation sites) and the dependent-code lists. The new optimised code
+  between two snapshots belongs to distinct functions getting hot for the first time (in the
+  12-minute run \`write\`, \`drain\`, \`isIP\`, \`randomBytes\`, \`logout\`, \`removeAccount\`, ...:
+  one code object each, held by its function), and the "code-dependency lists" the last
+  session saw grow (+141 in 70 rounds) are first dependencies of long-lived object shapes on
+  that new code (224 of 243 new lists hang off a \`Map\`'s \`dependent_code\`), not lists that grow
+  without end. It levels off: in the 60-minute run V8's compiled code went 4.56 MiB (3 min) ->
+  4.92 MiB (37 min) -> 4.96 MiB (60 min), +288 KiB per 1,000 rounds over the run and +122 KiB
+  over its last 300 rounds. The census's JIT figure is inflated by the first snapshot itself
+  (its memory-reducing GC flushes bytecode and optimised code, compiled again afterwards:
+  +789 KiB over the 60 rounds after it), which is one more reason it is apart and not judged.
+- *V8's young generation* (see above): in the 30-minute run below V8 resized it 237 times in 528 samples after warm-up, between 1 and 4 MiB. In the
+  60-minute run (seed 1515, on the main before 719c535, whose log redaction allocated more per
+  line) V8 doubled it to 32 MiB at ~4 minutes and kept it: a 32 MiB young generation that a
+  daemon allocating a few hundred KB between samples touches page by page. /proc/PID/smaps at
+  46 minutes: 169 of V8's 256 KiB page mappings, 30.8 MB of their 42.25 MB resident. RSS
+  outside V8's committed heap rose from 39.8 MiB (median, 6-7 minutes) to 42.1 MiB by 40
+  minutes and stayed there (41.6-42.7 MiB over the last 300 rounds, from 43 minutes: -475 KiB
+  per 1,000 rounds); RSS 82.5-84.5 MiB after warm-up, 87.8-89.0 MiB over the last 17 minutes. Judged over its whole run that figure is +3.0 MiB per
+  1,000 rounds, over the bound: that run exceeded it (and its heap was judged by the samples:
+  it took no snapshots). Load 5.8 (0.8-12.9).
+
+
+**The 30-minute run below** (\`npm run soak -- --json FILE\` on a fresh clone of 6b8fdc1, the
+analysis as landed in 03e6cef; seed 420075; 581 rounds, 4,648 events; load average mean 4.0,
+0.1-12.9, on a 2-core machine shared with other work) exited 1:
+- held: file descriptors, timers and libuv resources flat; event-loop delay p99 7.8 ms (the bare
+  process beside it 7.5 ms).
+- EXCEEDED: RSS outside V8's committed heap, +1.66 MiB per 1,000 rounds (51.2 -> 51.7 MiB over
+  527 rounds; RSS as measured 67.9 -> 68.0 MiB). The run just before it (same code, seed
+  834414, load 5.3) measured +610 KiB, within the bound. Not yet separated: serialport's native
+  Poller object (a few hundred bytes per port open, ~one open per round), malloc arenas, and
+  V8 pages committed earlier and touched later. Reading V8's resident pages from
+  /proc/PID/smaps (its 256 KiB page mappings) would tell the last apart.
+- EXCEEDED: the census, by the harness artifact described above (fixed after the run).
 `;
