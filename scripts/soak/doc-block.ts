@@ -244,7 +244,8 @@ analysis as landed in 03e6cef; seed 420075; 581 rounds, 4,648 events; load avera
 - held: file descriptors, timers and libuv resources flat; event-loop delay p99 7.8 ms (the bare
   process beside it 7.5 ms).
 - EXCEEDED: RSS outside V8's committed heap, +1.66 MiB per 1,000 rounds (51.2 -> 51.7 MiB over
-  527 rounds; RSS as measured 67.9 -> 68.0 MiB). The run just before it (same code, seed
+  527 rounds; RSS as measured 63.5 -> 66.5 MiB, +4.7 MiB per 1,000 rounds, the rest of it in V8's
+  heap). The run just before it (same code, seed
   834414, load 5.3) measured +610 KiB, within the bound. Not yet separated: serialport's native
   Poller object (a few hundred bytes per port open, ~one open per round), malloc arenas, and
   V8 pages committed earlier and touched later. Reading V8's resident pages from
