@@ -127,19 +127,24 @@ test('two ports over TCP: a bridge that drops and comes back', async () => {
   }
 });
 
-test('the console: stdin known at open to give nothing (endedAtOpen) is input_closed before start() resolves, once', async () => {
-  const input = new PassThrough();
-  const session = new DeviceSession({
+/** `login --console`'s device: the console display and line keypad on one stdio transport. */
+function consoleSession(transportFactory: () => StdioTransport): DeviceSession {
+  return new DeviceSession({
     display: { ...display('stdio'), driver: 'console', cols: 40, rows: 6 },
     keypad: { ...keypad, mode: 'line' },
     pin: { digits: 7 },
     logger,
     reconnect,
-    transportFactory: () => {
-      const t = new StdioTransport({ input, output: new PassThrough() });
-      Object.defineProperty(t, 'endedAtOpen', { get: () => true });
-      return t;
-    },
+    transportFactory,
+  });
+}
+
+test('the console: stdin known at open to give nothing (endedAtOpen) is input_closed before start() resolves, once', async () => {
+  const input = new PassThrough();
+  const session = consoleSession(() => {
+    const t = new StdioTransport({ input, output: new PassThrough() });
+    Object.defineProperty(t, 'endedAtOpen', { get: () => true });
+    return t;
   });
   const events: string[] = [];
   session.on('input_closed', () => events.push('input_closed'));
@@ -160,16 +165,9 @@ test('the console: the end of stdin is input_closed, not an outage; nothing reop
   const input = new PassThrough();
   const output = new PassThrough();
   let opened = 0;
-  const session = new DeviceSession({
-    display: { ...display('stdio'), driver: 'console', cols: 40, rows: 6 },
-    keypad: { ...keypad, mode: 'line' },
-    pin: { digits: 7 },
-    logger,
-    reconnect,
-    transportFactory: () => {
-      opened++;
-      return new StdioTransport({ input, output });
-    },
+  const session = consoleSession(() => {
+    opened++;
+    return new StdioTransport({ input, output });
   });
   const keys: KeypadEvent[] = [];
   const events: string[] = [];
