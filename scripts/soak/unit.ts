@@ -3,11 +3,12 @@
  * the test harness (test/helpers/stack.ts) run what ExecStart names (whatever the loader
  * becomes) and not a copy of it: the node flags between the node binary and the script, the
  * script (/opt/pinauthd/dist/X is this checkout's dist/X), the arguments after it, and the
- * unit's Environment= lines.
+ * unit's Environment= lines (read as src/commands/service-env.ts reads an installed unit).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serviceAssignments, unitEnvironment } from '../../src/commands/service-env.js';
 
 /** The checkout's root (this file runs from scripts/soak/ under tsx, or from dist/scripts/soak/ after tsc). */
 export const ROOT = (() => {
@@ -42,7 +43,7 @@ export function unitCommand(unitText = readFileSync(path.join(ROOT, 'systemd/pin
   const words = line.trim().split(/\s+/);
   const at = words.findIndex((w) => /\.(c|m)?js$/.test(w));
   if (at < 1) throw new Error(`no script on ExecStart: ${line}`);
-  const env: Record<string, string> = {};
-  for (const m of unitText.matchAll(/^Environment=(\w+)=(.*)$/gm)) env[m[1]!] = m[2]!.trim();
+  // the unit's Environment= read as doctor reads the installed unit (src/commands/service-env.ts)
+  const { env } = unitEnvironment(serviceAssignments(unitText));
   return { nodeFlags: words.slice(1, at), script: path.join(ROOT, 'dist', path.basename(words[at]!)), args: words.slice(at + 1), env };
 }

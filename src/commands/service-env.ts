@@ -126,6 +126,27 @@ export function parseEnvironmentFile(text: string): Record<string, string> {
 }
 
 /**
+ * What a unit's `[Service]` assignments set: its `Environment=` variables and the
+ * `EnvironmentFile=` entries (a leading `-`: may be missing), each list reset by an empty one.
+ */
+export function unitEnvironment(assignments: Array<[string, string]>): { env: Record<string, string>; envFiles: string[] } {
+  const env: Record<string, string> = {};
+  let envFiles: string[] = [];
+  for (const [key, value] of assignments) {
+    if (key === 'Environment') {
+      if (value === '') for (const k of Object.keys(env)) delete env[k];
+      for (const w of words(value)) {
+        const eq = w.indexOf('=');
+        if (eq > 0 && VARIABLE_NAME.test(w.slice(0, eq))) env[w.slice(0, eq)] = w.slice(eq + 1);
+      }
+    } else if (key === 'EnvironmentFile') {
+      envFiles = value === '' ? [] : [...envFiles, value];
+    }
+  }
+  return { env, envFiles };
+}
+
+/**
  * The service's environment as its installed unit says, or null when `unitFile` does not
  * exist (pinauthd is not installed as a service here).
  */
@@ -143,19 +164,7 @@ export async function serviceEnvironment(unitFile: string = UNIT_FILE): Promise<
     assignments.push(...serviceAssignments(text));
   }
 
-  const env: Record<string, string> = {};
-  let envFiles: string[] = [];
-  for (const [key, value] of assignments) {
-    if (key === 'Environment') {
-      if (value === '') for (const k of Object.keys(env)) delete env[k];
-      for (const w of words(value)) {
-        const eq = w.indexOf('=');
-        if (eq > 0 && VARIABLE_NAME.test(w.slice(0, eq))) env[w.slice(0, eq)] = w.slice(eq + 1);
-      }
-    } else if (key === 'EnvironmentFile') {
-      envFiles = value === '' ? [] : [...envFiles, value];
-    }
-  }
+  const { env, envFiles } = unitEnvironment(assignments);
   const unreadable: ServiceEnvironment['unreadable'] = [];
   for (const entry of envFiles) {
     const optional = entry.startsWith('-');
