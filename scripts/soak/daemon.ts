@@ -11,6 +11,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { askDaemon, controlSocketPath, type ControlCommand } from '../../src/service/control.js';
 import type { DaemonStatus } from '../../src/lifecycle/daemon.js';
+import { residentParts, type ResidentParts } from './memory-map.js';
 import type { ProcessFigures } from '../../src/service/process-figures.js';
 import { ROOT, unitCommand } from './unit.js';
 
@@ -186,14 +187,14 @@ export class SoakDaemon {
   }
 
   /**
-   * VmRSS and its anonymous part (the heap, malloc: where a leak grows; the rest is pages of
-   * the node binary and libraries mapped in, which the kernel drops and reads back at will)
-   * in bytes, and the number of open file descriptors, from /proc.
+   * RSS in bytes, whole and by the owner of its pages (V8's heap, malloc, other anonymous
+   * memory, file pages), read from one pass over /proc/PID/smaps so that the parts add up to
+   * the whole, and the number of open file descriptors.
    */
-  procFigures(): { rssBytes: number; rssAnonBytes: number; fds: number } {
-    const text = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
-    return { rssBytes: kib('VmRSS'), rssAnonBytes: kib('RssAnon'), fds: readdirSync(`/proc/${this.pid}/fd`).length };
+  procFigures(): { rssBytes: number; resident: ResidentParts; fds: number } {
+    const resident = residentParts(readFileSync(`/proc/${this.pid}/smaps`, 'utf8'));
+    const rssBytes = resident.v8 + resident.malloc + resident.otherAnon + resident.file;
+    return { rssBytes, resident, fds: readdirSync(`/proc/${this.pid}/fd`).length };
   }
 
   /** A full GC in the daemon and the heap it leaves (./probe.cjs); `snapshot`: and a heap snapshot. */

@@ -37,7 +37,7 @@ export function render(r: SoakResult, minutes: number): string {
   const sN = r.samples[r.samples.length - 1]!;
   const three = (f: (s: Sample) => number) => `${mib(f(r.samples[0]!))} -> ${mib(f(s0))} -> ${mib(f(sN))}`;
   const space = (name: string) => (s: Sample) => s.spaces[name]?.size ?? NaN;
-  const journey = `First sample -> after warm-up (round ${s0.round}) -> end: RSS ${three((s) => s.rssBytes)}, anonymous ${three((s) => s.rssAnonBytes)}; V8 heap used after full GC ${three((s) => s.heapUsed)}, of it compiled code ${three((s) => s.heapCompiled)}; V8 committed ${three((s) => s.heapCommitted)}: young generation ${three(space('new_space'))}, old space ${three(space('old_space'))}, code space ${three(space('code_space'))}; fds ${s0.fds} -> ${sN.fds}; timers ${s0.timers} -> ${sN.timers}; ${sN.timerVerifications} timer verifications, ${sN.portOpens} port opens.`;
+  const journey = `First sample -> after warm-up (round ${s0.round}) -> end: RSS ${three((s) => s.rssBytes)}: V8's heap pages ${three((s) => s.resident.v8)}, malloc ${three((s) => s.resident.malloc)}, other anonymous ${three((s) => s.resident.otherAnon)}, file pages ${three((s) => s.resident.file)}; V8 heap used after full GC ${three((s) => s.heapUsed)}, of it compiled code ${three((s) => s.heapCompiled)}; V8 committed ${three((s) => s.heapCommitted)}: young generation ${three(space('new_space'))}, old space ${three(space('old_space'))}, code space ${three(space('code_space'))}; fds ${s0.fds} -> ${sN.fds}; timers ${s0.timers} -> ${sN.timers}; ${sN.timerVerifications} timer verifications, ${sN.portOpens} port opens.`;
   const pa = r.perAction;
   const actions = table(
     ['action', 'times', 'ms each', 'log lines', 'store writes', 'fsyncs', 'provider calls'],
@@ -136,7 +136,7 @@ async function main(): Promise<number> {
     sampleEvery: Number(values['sample-every'] ?? '1'),
     onSample: (s, events) => {
       if (s.round % 10 === 0) {
-        process.stdout.write(`  ${(s.elapsedMs / 1000).toFixed(0).padStart(5)} s  ${String(events).padStart(6)} events  RSS ${mib(s.rssBytes)} (anon ${mib(s.rssAnonBytes)})  heap ${mib(s.heapUsed)} (compiled ${mib(s.heapCompiled)}; live ${mib(s.heapLive)} of ${mib(s.heapTotal)})  fds ${s.fds}  timers ${s.timers}  delay p99 ${s.delayP99Ms.toFixed(1)} ms (machine ${s.machineDelayP99Ms.toFixed(1)})  load ${s.load1.toFixed(1)}\n`);
+        process.stdout.write(`  ${(s.elapsedMs / 1000).toFixed(0).padStart(5)} s  ${String(events).padStart(6)} events  RSS ${mib(s.rssBytes)} (V8 ${mib(s.resident.v8)}, malloc ${mib(s.resident.malloc)}, other anon ${mib(s.resident.otherAnon)}, file ${mib(s.resident.file)})  heap ${mib(s.heapUsed)} (compiled ${mib(s.heapCompiled)}; live ${mib(s.heapLive)} of ${mib(s.heapTotal)})  fds ${s.fds}  timers ${s.timers}  delay p99 ${s.delayP99Ms.toFixed(1)} ms (machine ${s.machineDelayP99Ms.toFixed(1)})  load ${s.load1.toFixed(1)}\n`);
       }
     },
   });

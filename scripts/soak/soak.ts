@@ -176,7 +176,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         timerVerifications: timerVerifications(),
         portOpens: daemon.count('device reconnected'),
         rssBytes: proc.rssBytes,
-        rssAnonBytes: proc.rssAnonBytes,
+        resident: proc.resident,
         fds: proc.fds,
         heapUsed: probe?.heapUsed ?? st.process.heapUsedBytes,
         heapCompiled: probe?.heapCompiled ?? NaN,
