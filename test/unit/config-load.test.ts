@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   DEFAULT_LK_KEYMAP,
@@ -486,7 +486,17 @@ describe('secrets: credentials directory, then environment, then config file', (
     });
   });
 
-  test('an unreadable credential file is reported (not silently skipped)', async (t) => {
+  test('an unreadable credential file is reported (not silently skipped): a symbolic link that loops', async () => {
+    // what root cannot read either (open() fails with ELOOP), so this runs in CI, which is root
+    const creds = path.join(dir, 'creds-loop');
+    await mkdir(creds);
+    await symlink('consumer_key', path.join(creds, 'consumer_key'));
+    await assert.rejects(loadConfig({ file, env: { ...ENV, CREDENTIALS_DIRECTORY: creds } }), (e) =>
+      isPinauthError(e, 'CONFIG_SECRET_MISSING') && /systemd credential consumer_key .*\(ELOOP\)/.test(e.message),
+    );
+  });
+
+  test('an unreadable credential file is reported (not silently skipped): no read permission', async (t) => {
     if (process.getuid?.() === 0) return t.skip('root reads any file');
     const creds = path.join(dir, 'creds4');
     await mkdir(creds);
